@@ -1,0 +1,1 @@
+"""Helpers every asset group shares: manifests, outputs, GX checks, previews, seeding."""
