@@ -3,6 +3,8 @@
     seedflow preset tiny        render orchestration/presets/tiny/ into params.yaml
     seedflow validate           validate params.yaml against every section's schema
     seedflow demo               materialize the whole graph on the active preset
+    seedflow materialize GROUP  materialize one asset group (what each DVC stage runs)
+    seedflow dvc                regenerate dvc.yaml from the asset graph
 """
 
 from __future__ import annotations
@@ -22,6 +24,10 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("validate", help="validate params.yaml")
     d = sub.add_parser("demo", help="materialize the whole graph")
     d.add_argument("--only", nargs="*", default=None, help="limit to these groups")
+    m = sub.add_parser("materialize", help="materialize one asset group (all its partitions)")
+    m.add_argument("group")
+    v = sub.add_parser("dvc", help="regenerate dvc.yaml from the asset graph")
+    v.add_argument("--out", default="dvc.yaml")
     args = parser.parse_args(argv)
     from orchestration import presets
 
@@ -36,6 +42,15 @@ def main(argv: list[str] | None = None) -> int:
             from orchestration.demo import run_demo
 
             return run_demo(only=args.only)
+        elif args.cmd == "materialize":
+            from orchestration.demo import run_demo
+
+            return run_demo(only=[args.group], summary_table=False)
+        elif args.cmd == "dvc":
+            from orchestration.definitions import defs
+            from orchestration.dvc_stages import write_dvc_yaml
+
+            print(f"wrote {write_dvc_yaml(args.out, defs)}")
     except ParamsError as exc:
         print(f"seedflow: {exc}", file=sys.stderr)
         return 2

@@ -9,12 +9,24 @@ the asset that failed and everything upstream of it stays materialized.
 from __future__ import annotations
 
 import os
+import shutil
 import time
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
 
 from resources.paths import data_root
+
+
+def ensure_dagster_home() -> None:
+    """A persistent instance under the data root, so runs show up in the UI afterwards."""
+    if not os.environ.get("DAGSTER_HOME"):
+        os.environ["DAGSTER_HOME"] = str(data_root() / "dagster")
+    home = Path(os.environ["DAGSTER_HOME"])
+    home.mkdir(parents=True, exist_ok=True)
+    if not (home / "dagster.yaml").exists():
+        shutil.copyfile(Path(__file__).parent / "dagster.yaml", home / "dagster.yaml")
 
 
 def _ordered_assets(defs: dg.Definitions) -> list[tuple[dg.AssetKey, dg.AssetsDefinition]]:
@@ -37,7 +49,8 @@ def _partition_keys(assets_def: dg.AssetsDefinition, instance: dg.DagsterInstanc
     return list(pdef.get_partition_keys())
 
 
-def run_demo(only: list[str] | None = None) -> int:
+def run_demo(only: list[str] | None = None, summary_table: bool = True) -> int:
+    ensure_dagster_home()
     from orchestration.definitions import defs
 
     instance = dg.DagsterInstance.get()
@@ -72,7 +85,8 @@ def run_demo(only: list[str] | None = None) -> int:
                 return 1
         done.add(name)
         timings.append((name, time.time() - t0, len(partitions)))
-    print(summary(instance, timings, time.time() - started))
+    if summary_table:
+        print(summary(instance, timings, time.time() - started))
     return 0
 
 

@@ -73,9 +73,13 @@ class TrackedRun:
         return logger
 
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
+        import time
+
         import mlflow
 
-        mlflow.log_metrics({k: float(v) for k, v in metrics.items()}, step=step, run_id=self.run_id)
+        now = int(time.time() * 1000)
+        batch = [mlflow.entities.Metric(k, float(v), now, step or 0) for k, v in metrics.items()]
+        mlflow.MlflowClient(self.tracking_uri).log_batch(self.run_id, metrics=batch)
 
     def log_figure(self, fig: Any, name: str) -> None:
         import mlflow
@@ -214,10 +218,11 @@ def dagster_tags(context: Any) -> dict[str, str]:
 def upstream_versions(context: Any) -> dict[str, str]:
     """Data versions of the asset's upstream assets as last recorded by the Dagster instance."""
     out: dict[str, str] = {}
-    deps = context.assets_def.asset_deps.get(context.asset_key, set())
-    for key in deps:
-        rec = context.instance.get_latest_data_version_record(key)
-        if rec is not None:
-            out[key.to_user_string()] = rec.data_version.value
+    for key in sorted(context.assets_def.dependency_keys, key=lambda k: k.to_user_string()):
+        ev = context.instance.get_latest_materialization_event(key)
+        if ev is not None and ev.asset_materialization is not None:
+            version = ev.asset_materialization.tags.get("dagster/data_version")
+            if version:
+                out[key.to_user_string()] = version
     return out
 

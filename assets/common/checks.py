@@ -5,7 +5,6 @@ current value from the store (for unpartitioned assets), and `check_manifest(...
 inside an asset that declared `check_specs=[manifest_check_spec(...)]` (works for partitions too).
 """
 
-from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from typing import Any
