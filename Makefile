@@ -22,6 +22,12 @@ $(STAMP): pyproject.toml
 	# torch first and pinned: the CPU build is taken from the local wheel cache where there is one.
 	$(BIN)/pip install -q "torch==2.13.0"
 	$(BIN)/pip install -q -e '.[test]'
+	# dvc pulls hydra-core/omegaconf, which pin the ANTLR 4.9 runtime; Dagster's asset-selection parser
+	# (CLI --select, UI filters) is generated with ANTLR 4.13 and fails on 4.9, and omegaconf's grammar
+	# fails on 4.13. DVC imports hydra only for `dvc exp` Hydra composition, which seedflow does not use,
+	# so hydra-core and omegaconf are removed and the 4.13 runtime installed.
+	$(BIN)/pip uninstall -q -y hydra-core omegaconf
+	$(BIN)/pip install -q --no-deps "antlr4-python3-runtime==4.13.2"
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 

@@ -24,6 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("validate", help="validate params.yaml")
     d = sub.add_parser("demo", help="materialize the whole graph")
     d.add_argument("--only", nargs="*", default=None, help="limit to these groups")
+    d.add_argument("--start-at", default=None, help="resume: skip assets before this one (topological order)")
     m = sub.add_parser("materialize", help="materialize one asset group (all its partitions)")
     m.add_argument("group")
     v = sub.add_parser("dvc", help="regenerate dvc.yaml from the asset graph")
@@ -41,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.cmd == "demo":
             from orchestration.demo import run_demo
 
-            return run_demo(only=args.only)
+            return run_demo(only=args.only, start_at=args.start_at)
         elif args.cmd == "materialize":
             from orchestration.demo import run_demo
 

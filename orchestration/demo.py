@@ -49,7 +49,7 @@ def _partition_keys(assets_def: dg.AssetsDefinition, instance: dg.DagsterInstanc
     return list(pdef.get_partition_keys())
 
 
-def run_demo(only: list[str] | None = None, summary_table: bool = True) -> int:
+def run_demo(only: list[str] | None = None, summary_table: bool = True, start_at: str | None = None) -> int:
     ensure_dagster_home()
     from orchestration.definitions import defs
 
@@ -59,7 +59,14 @@ def run_demo(only: list[str] | None = None, summary_table: bool = True) -> int:
     started = time.time()
     timings: list[tuple[str, float, int]] = []
     done: set[str] = set()
-    for key, assets_def in _ordered_assets(defs):
+    ordered = _ordered_assets(defs)
+    if start_at:  # resume after a failure: skip what comes before `start_at` in topological order
+        names = [k.to_user_string() for k, _ in ordered]
+        if start_at not in names:
+            print(f"no asset {start_at!r}; assets: {names}")
+            return 2
+        ordered = ordered[names.index(start_at) :]
+    for key, assets_def in ordered:
         group = assets_def.group_names_by_key.get(key, "default")
         if only and group not in only:
             continue

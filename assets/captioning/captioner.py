@@ -1,0 +1,192 @@
+"""The `captioner` stage logic: training data from annotations (+ rendered shots), training, evaluation.
+
+Training pairs are (frames of one shot, that shot's caption in EN/ZH x long/short). Shots are
+captioned one at a time, as the report's multi-shot captions are per shot; a clip's caption is
+assembled from its shots with explicit markers.
+
+Synthetic augmentation: on the world, `augment_shots` extra labelled shots are rendered on the fly
+with `assets.sourcing.world.render.render_shot` (attributes drawn with a flattened long tail so the
+tail classes are seen). They pre-train the visual encoder (phase 1) and are added to the decoder's
+caption data; the annotated clips stay the only real-video supervision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from assets.captioning.frames import sample_indices, to_tensor
+from assets.captioning.schema import (
+    FORMS,
+    LANGS,
+    CaptionParseError,
+    ShotCaption,
+    parse_shot,
+    render_shot,
+    en_lexicon,
+    zh_lexicon,
+)
+from assets.captioning.settings import CaptioningSettings
+from assets.sourcing.world import vocabulary as V
+from models.captioner.embedded import EmbeddedCaptioner, TrainReport
+from models.captioner.network import CaptionerConfig
+from models.captioner.tokenizer import CaptionTokenizer
+
+# attributes of the per-shot accuracy; subject/colour/motion/count are those of the first-named subject
+SHOT_ATTRIBUTES = ("subject", "colour", "motion", "count", "camera", "scene", "style")
+
+
+def shot_labels(shot: ShotCaption) -> dict[str, int]:
+    """Class index of each attribute (-1 when not described)."""
+    m = shot.main
+    values = {"subject": m.subject, "colour": m.colour, "motion": m.motion, "count": str(m.count),
+              "camera": shot.camera, "scene": shot.scene, "style": shot.style}
+    return {k: (V.keys(k).index(v) if v is not None else -1) for k, v in values.items()}
+
+
+# phase-1 targets beyond the measured attributes: how many distinct subject groups the shot has and
+# the attributes of the 2nd and 3rd group, so the decoder can write every subject of a full caption
+SLOT_ATTRIBUTES = ("subject", "colour", "motion", "count")
+GROUPS_KEY = "groups"
+
+
+def encoder_labels(shot: ShotCaption) -> dict[str, int]:
+    """Phase-1 class index of every head (-1: not described / no such subject group)."""
+    out = shot_labels(shot)
+    out[GROUPS_KEY] = len(shot.subjects) - 1
+    for g in (1, 2):
+        sub = shot.subjects[g] if g < len(shot.subjects) else None
+        for a in SLOT_ATTRIBUTES:
+            value = None if sub is None else str(getattr(sub, a))
+            out[f"{a}{g + 1}"] = V.keys(a).index(value) if value is not None else -1
+    return out
+
+
+def encoder_heads() -> dict[str, int]:
+    """Head name -> number of classes for phase 1."""
+    spec = {k: len(V.keys(k)) for k in SHOT_ATTRIBUTES}
+    spec[GROUPS_KEY] = 3
+    for g in (2, 3):
+        spec |= {f"{a}{g}": len(V.keys(a)) for a in SLOT_ATTRIBUTES}
+    return spec
+
+
+def label_tensors(shots: Sequence[ShotCaption]) -> dict[str, torch.Tensor]:
+    rows = [encoder_labels(s) for s in shots]
+    return {k: torch.tensor([r[k] for r in rows], dtype=torch.long) for k in rows[0]} if rows else {}
+
+
+def shot_texts(shot: ShotCaption) -> list[tuple[str, str, str]]:
+    """(text, lang, form) of one standalone shot in both languages and both forms."""
+    alone = replace(shot, transition=None)
+    return [(render_shot(alone, lang, form), lang, form) for lang in LANGS for form in FORMS]
+
+
+def fit_tokenizer(shots: Sequence[ShotCaption]) -> CaptionTokenizer:
+    texts = [(t, lang) for s in shots for t, lang, _ in shot_texts(s)]
+    # every vocabulary name is seen at least once, even a tail class missing from the annotations
+    for attr in ("subject", "colour", "motion", "camera", "scene", "style"):
+        for key in V.keys(attr):
+            texts += [(getattr(V.term(attr, key), lang), lang) for lang in LANGS]
+    return CaptionTokenizer.fit(texts, zh_lexicon(), en_lexicon())
+
+
+def render_augmentation(n: int, seed: int, frames: int, size: int, height: int = 72, width: int = 128,
+                        fps: int = 12, long_tail: float = 0.3) -> tuple[torch.Tensor, list[ShotCaption]]:
+    """`n` labelled shots rendered with the world renderer: (n, frames, 3, size, size) uint8 + captions.
+
+    Shots have the world's natural durations (min_shot_s..max_shot_s), so time-based motions (orbit,
+    bounce, rotate) look as they do in real clips. uint8 keeps thousands of shots in little memory;
+    the encoder's front end accepts uint8 or [0, 1] floats.
+    """
+    if n == 0:
+        return torch.zeros(0, frames, 3, size, size, dtype=torch.uint8), []
+    from assets.captioning.ground_truth import shot_caption_from_spec
+    from assets.sourcing.world.plan import sample_shot
+    from assets.sourcing.world.render import render_shot as render_world_shot
+    from assets.sourcing.world.settings import WorldSettings
+
+    # clean shots, flattened long tail: the encoder must know the tail classes the rebalancing upsamples
+    ws = WorldSettings(long_tail=long_tail, fps=fps, blur_rate=0, jitter_rate=0, static_rate=0, low_light_rate=0,
+                       unsafe_rate=0, watermark_rate=0, subtitle_rate=0, ticker_rate=0, duplicate_rate=0)
+    rng = np.random.default_rng(seed)
+    out, caps = [], []
+    for _ in tqdm(range(n), desc="render augmentation shots", leave=False):
+        spec = sample_shot(rng, ws)
+        video = render_world_shot(spec, height, width, fps)  # (T', H, W, 3)
+        out.append(to_tensor(video[sample_indices(0, video.shape[0], frames)], size).mul_(255).round_().to(torch.uint8))
+        caps.append(shot_caption_from_spec(spec, None))
+    return torch.stack(out), caps
+
+
+def captioner_config(s: CaptioningSettings, tokenizer: CaptionTokenizer) -> CaptionerConfig:
+    return CaptionerConfig(
+        vocab_size=tokenizer.vocab_size, width=s.width, heads=s.heads, decoder_layers=s.decoder_layers,
+        max_tokens=s.max_tokens, frames=s.frames_per_shot, frame_size=s.frame_size, channels=s.channels,
+        heads_spec=encoder_heads(),
+    )
+
+
+@dataclass
+class CaptionerData:
+    frames: torch.Tensor  # (N, T, 3, S, S) every training shot (annotated + rendered)
+    shots: list[ShotCaption]  # its caption
+    n_annotated: int  # the first n_annotated rows come from annotated clips
+
+
+def train_captioner(s: CaptioningSettings, data: CaptionerData, seed: int,
+                    trainer_kwargs: dict[str, Any] | None = None, logger: Any = None
+                    ) -> tuple[EmbeddedCaptioner, TrainReport, CaptionTokenizer]:
+    tokenizer = fit_tokenizer(data.shots)
+    cfg = captioner_config(s, tokenizer)
+    captions = [(i, text, lang, form) for i, shot in enumerate(data.shots) for text, lang, form in shot_texts(shot)]
+    model, report = EmbeddedCaptioner.train(
+        cfg, tokenizer, data.frames, label_tensors(data.shots), data.frames, captions,
+        encoder_epochs=s.encoder_epochs, decoder_epochs=s.decoder_epochs, batch_size=s.batch_size, lr=s.lr,
+        seed=seed, trainer_kwargs=trainer_kwargs, logger=logger,
+    )
+    return model, report, tokenizer
+
+
+def parse_or_none(text: str, lang: str) -> ShotCaption | None:
+    try:
+        return parse_shot(text, lang)
+    except (CaptionParseError, ValueError):
+        return None
+
+
+def shot_accuracy(pred: Sequence[ShotCaption | None], truth: Sequence[ShotCaption]) -> dict[str, float]:
+    """Per-attribute accuracy of predicted shot captions (an unparseable caption is wrong everywhere)."""
+    if not truth:
+        return {k: float("nan") for k in (*SHOT_ATTRIBUTES, "parsed")}
+    hits = dict.fromkeys(SHOT_ATTRIBUTES, 0)
+    parsed = 0
+    for p, t in zip(pred, truth, strict=True):
+        if p is None:
+            continue
+        parsed += 1
+        pl, tl = shot_labels(p), shot_labels(t)
+        for k in SHOT_ATTRIBUTES:
+            hits[k] += int(pl[k] == tl[k])
+    out = {k: hits[k] / len(truth) for k in SHOT_ATTRIBUTES}
+    out["parsed"] = parsed / len(truth)
+    return out
+
+
+def majority_baseline(train: Sequence[ShotCaption], test: Sequence[ShotCaption]) -> dict[str, float]:
+    """Accuracy of always answering the most frequent training class: the floor a captioner must beat."""
+    if not train or not test:
+        return {}
+    tr = [shot_labels(s) for s in train]
+    te = [shot_labels(s) for s in test]
+    out = {}
+    for k in SHOT_ATTRIBUTES:
+        values, counts = np.unique([r[k] for r in tr], return_counts=True)
+        mode = values[int(np.argmax(counts))]
+        out[k] = float(np.mean([r[k] == mode for r in te]))
+    return out

@@ -1,0 +1,196 @@
+"""Overlay detection (watermarks, logos, subtitles, tickers) and the adaptive crop that removes them.
+
+Rule-based, from the persistence maps the decode pass accumulated over a clip:
+- `edge_freq` (H, W): fraction of frames in which each pixel is a Canny edge. Burnt-in graphics
+  keep their outline at the same pixels while the scene moves under them, so their borders are
+  *persistent* (edge in nearly every frame).
+- Graphics also *look like text or graphics*: their inside is dense with (possibly changing) glyph
+  edges, unlike the outline of a flat subject that happens to stand still.
+- Where they sit: burnt-in overlays hug the frame border (corner logos, bottom subtitles, tickers).
+
+Two shapes are recognised: boxes (a persistent rectangle outline with a text-dense inside: logo,
+subtitle bar) and bands (a persistent full-width line near the top/bottom with a text-dense strip
+between it and the frame edge: tickers). An OCR backend could add a third cue; none is required.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # workers import this module; settings pull in Dagster via resources.params
+    from assets.curation.settings import CurationSettings
+
+Box = tuple[int, int, int, int]  # x0, y0, x1, y1 (exclusive), pixels
+
+
+@dataclass(frozen=True)
+class Overlay:
+    kind: str  # "box" | "band"
+    box: Box  # in analysis pixels
+    score: float
+
+
+def _interior_density(edge_freq: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> float:
+    inner = edge_freq[y0 + 1 : y1 - 1, x0 + 1 : x1 - 1]
+    return float(inner.mean()) if inner.size else 0.0
+
+
+def detect_overlays(edge_freq: np.ndarray, s: CurationSettings) -> list[Overlay]:
+    """Overlays in analysis pixels from a clip's edge-frequency map (H, W) in [0, 1]."""
+    h, w = edge_freq.shape
+    persistent = edge_freq >= s.overlay_edge_persistence  # (H, W) bool
+    m, mb = s.overlay_border_margin, s.overlay_band_margin
+    found: list[Overlay] = []
+
+    # Bands: a persistent line spanning most of the width near the top or bottom edge.
+    two_rows = persistent.copy()
+    two_rows[:-1] |= persistent[1:]  # an anti-aliased line wanders between neighbouring rows
+    two_rows[1:] |= persistent[:-1]
+    row_cover = two_rows.mean(axis=1)  # (H,)
+    for y in range(h):
+        if row_cover[y] < s.overlay_band_cover:
+            continue
+        if y >= h * (1 - mb):  # band from the line down to the bottom edge
+            box = (0, y, w, h)
+        elif y <= h * mb:
+            box = (0, 0, w, y + 1)
+        else:
+            continue
+        if box[3] - box[1] < 3:
+            continue
+        dens = _interior_density(edge_freq, *box)
+        if dens >= s.overlay_text_density:
+            found.append(Overlay("band", box, dens))
+            break
+
+    # Boxes: two persistent horizontal runs of matching extent joined by persistent vertical sides
+    # (a logo plate or subtitle bar). Pairing runs, rather than taking connected components, keeps
+    # a box separate from scene edges (a horizon, a cloud) that happen to touch it.
+    # A translucent plate's outline is fainter than glyph edges: boxes use a looser persistence.
+    outline = edge_freq >= s.overlay_outline_persistence
+    runs = _row_runs(outline, max(4, int(0.06 * w)))
+    tol = max(2, int(round(0.02 * w)))
+    for i, (ya, ax0, ax1) in enumerate(runs):
+        for yb, bx0, bx1 in runs[i + 1 :]:
+            bh = yb - ya + 1
+            if bh < 4 or bh > 0.35 * h or abs(ax0 - bx0) > tol or abs(ax1 - bx1) > tol:
+                continue
+            x0, x1 = min(ax0, bx0), max(ax1, bx1)
+            y0, y1 = ya, yb + 1
+            frac = (x1 - x0) * (y1 - y0) / (w * h)
+            if not (s.overlay_min_area <= frac <= s.overlay_max_area):
+                continue
+            near_x = x0 <= w * m or x1 >= w * (1 - m)
+            near_y = y0 <= h * m or y1 >= h * (1 - m)
+            if not (near_y and (near_x or (x1 - x0) >= 0.4 * w)):
+                continue
+            sides = [
+                outline[y0:y1, max(0, x - 1) : x + 2].any(axis=1).mean() for x in (x0, x1 - 1)
+            ]
+            if min(sides) < s.overlay_outline:
+                continue
+            dens = _interior_density(edge_freq, x0 + 1, y0 + 1, x1 - 1, y1 - 1)
+            if dens >= s.overlay_text_density:
+                found.append(Overlay("box", (int(x0), int(y0), int(x1), int(y1)), dens))
+    return _dedupe(found)
+
+
+def _row_runs(mask: np.ndarray, min_len: int) -> list[tuple[int, int, int]]:
+    """(y, x0, x1) runs of set pixels at least `min_len` long; each row OR-ed with the next so a
+    line straddling two rows (sub-pixel position after scaling) stays one run."""
+    out = []
+    thick = mask.copy()
+    thick[:-1] |= mask[1:]
+    thick[1:] |= mask[:-1]
+    for y in range(mask.shape[0]):
+        row = np.concatenate([[0], thick[y].astype(np.int8), [0]])
+        d = np.diff(row)
+        starts, ends = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
+        for a, b in zip(starts, ends, strict=True):
+            if b - a >= min_len:
+                out.append((y, int(a), int(b)))
+    return out
+
+
+def _dedupe(found: list[Overlay]) -> list[Overlay]:
+    out: list[Overlay] = []
+    for o in sorted(found, key=lambda o: -(o.box[2] - o.box[0]) * (o.box[3] - o.box[1])):
+        if not any(_contains(p.box, o.box) for p in out):
+            out.append(o)
+    return out
+
+
+def _contains(a: Box, b: Box) -> bool:
+    return a[0] <= b[0] and a[1] <= b[1] and a[2] >= b[2] and a[3] >= b[3]
+
+
+def scale_box(box: Box, sx: float, sy: float, w: int, h: int, pad: float = 0.0) -> Box:
+    """Analysis pixels -> source pixels, padded by `pad` of the frame size, clipped to the frame."""
+    px, py = pad * w, pad * h
+    x0 = int(np.floor(box[0] * sx - px))
+    y0 = int(np.floor(box[1] * sy - py))
+    x1 = int(np.ceil(box[2] * sx + px))
+    y1 = int(np.ceil(box[3] * sy + py))
+    return max(0, x0), max(0, y0), min(w, x1), min(h, y1)
+
+
+def iou(a: Box, b: Box) -> float:
+    ix = max(0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def best_crop(boxes: list[Box], w: int, h: int, s: CurationSettings) -> Box | None:
+    """Largest crop at an allowed aspect ratio that avoids every box; None if it keeps too little.
+
+    Each box must end up entirely outside the crop: on its left, right, top or bottom side. Every
+    combination of sides (4^k for k boxes, k is tiny) bounds a free rectangle; inside it the largest
+    rectangle of each allowed aspect ratio is placed as close to the frame centre as possible.
+    """
+    if not boxes:
+        return (0, 0, w - w % 2, h - h % 2)
+    aspects = sorted(set([*s.crop_aspects, w / h]))
+    best: tuple[float, Box] | None = None
+    for sides in np.ndindex(*([4] * len(boxes))):
+        X0, Y0, X1, Y1 = 0.0, 0.0, float(w), float(h)
+        for (bx0, by0, bx1, by1), side in zip(boxes, sides, strict=True):
+            if side == 0:
+                X1 = min(X1, bx0)  # crop left of the box
+            elif side == 1:
+                X0 = max(X0, bx1)  # right of it
+            elif side == 2:
+                Y1 = min(Y1, by0)  # above it
+            else:
+                Y0 = max(Y0, by1)  # below it
+        fw, fh = X1 - X0, Y1 - Y0
+        if fw <= 2 or fh <= 2:
+            continue
+        for a in aspects:
+            cw = min(fw, fh * a)
+            ch = cw / a
+            cw, ch = int(cw) - int(cw) % 2, int(ch) - int(ch) % 2
+            if cw < 2 or ch < 2 or abs(cw / ch - a) / a > s.crop_aspect_tolerance + 2.0 / min(cw, ch):
+                continue
+            cx = min(max(w / 2 - cw / 2, X0), X1 - cw)  # as central as the free area allows
+            cy = min(max(h / 2 - ch / 2, Y0), Y1 - ch)
+            x0, y0 = int(np.ceil(cx)), int(np.ceil(cy))
+            x0, y0 = x0 + (x0 % 2), y0 + (y0 % 2)  # even offsets keep chroma aligned
+            if x0 + cw > X1 + 1e-6:
+                x0 -= 2
+            if y0 + ch > Y1 + 1e-6:
+                y0 -= 2
+            if x0 < X0 - 1e-6 or y0 < Y0 - 1e-6:
+                continue
+            area = cw * ch
+            if best is None or area > best[0]:
+                best = (area, (x0, y0, x0 + cw, y0 + ch))
+    if best is None or best[0] / (w * h) < s.min_crop_area:
+        return None
+    return best[1]

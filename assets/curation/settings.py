@@ -1,0 +1,95 @@
+"""The `curation` preset section: every threshold of shots, clips, overlays, filters and dedup.
+
+Values live in `orchestration/presets/<preset>/curation.yaml`; the comments there say what the
+paper uses and how each preset scales it. Code never hard-codes a threshold.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Literal
+
+from pydantic import Field
+
+from resources.params import Section
+
+DetectorName = Literal["content", "adaptive", "threshold"]
+
+
+class CurationSettings(Section):
+    # --- the single decode pass -------------------------------------------------------------
+    analysis_width: int = Field(192, ge=32, le=1920)  # frames are analysed at this width (aspect kept)
+    flow_width: int = Field(64, ge=16, le=640)  # dense optical flow runs at this width
+    thumb_size: int = Field(32, ge=8, le=224)  # square thumbnails for aesthetic/safety/dedup
+    thumbs_per_segment: int = Field(8, ge=1, le=64)  # evenly spaced, reservoir with doubling stride
+    edge_low: int = Field(30, ge=1, le=255)  # Canny thresholds of the persistence maps
+    edge_high: int = Field(90, ge=1, le=255)
+    fade_lookback_s: float = Field(2.0, ge=0.1, le=30.0)  # how late a fade cut may be reported
+
+    # --- shots (PySceneDetect detectors fed frame by frame) ---------------------------------
+    detectors: list[DetectorName] = Field(default_factory=lambda: ["adaptive", "content", "threshold"])
+    content_threshold: float = Field(27.0, ge=1.0, le=255.0)
+    adaptive_threshold: float = Field(2.5, ge=0.5, le=50.0)
+    adaptive_min_content: float = Field(8.0, ge=0.0, le=255.0)
+    fade_threshold: int = Field(12, ge=1, le=128)  # mean intensity below which a frame is "black"
+    min_shot_s: float = Field(0.4, ge=0.0, le=10.0)
+    merge_cut_frames: int = Field(2, ge=0, le=30)  # cuts of different detectors closer than this merge
+
+    # --- segmented clips -----------------------------------------------------------------------
+    max_clip_s: float = Field(12.0, gt=0.5, le=120.0)  # paper: <= 12 s, one or more shots
+    max_shots_per_clip: int = Field(3, ge=1, le=100)  # consecutive shots packed into one clip
+    min_clip_s: float = Field(1.0, gt=0.0, le=60.0)  # shorter remnants are dropped ("too_short")
+    clip_crf: int = Field(18, ge=0, le=51)
+    clip_preset: str = "veryfast"
+    clip_deterministic: bool = True  # byte-reproducible x264 (no asm, one thread); off for speed at scale
+
+    # --- overlays and rectification ----------------------------------------------------------
+    overlay_edge_persistence: float = Field(0.75, gt=0.0, le=1.0)  # fraction of frames a pixel is an edge
+    overlay_text_density: float = Field(0.06, ge=0.0, le=1.0)  # mean edge frequency inside an overlay
+    overlay_band_cover: float = Field(0.7, ge=0.0, le=1.0)  # fraction of the width a ticker's edge spans
+    overlay_outline_persistence: float = Field(0.5, gt=0.0, le=1.0)  # looser, for translucent plates
+    overlay_outline: float = Field(0.6, ge=0.0, le=1.0)  # fraction of a box outline that is persistent
+    overlay_min_area: float = Field(0.002, ge=0.0, le=0.5)  # fraction of the frame
+    overlay_max_area: float = Field(0.3, gt=0.0, le=1.0)
+    overlay_border_margin: float = Field(0.1, ge=0.0, le=0.5)  # logo/subtitle boxes lie this close to an edge
+    overlay_band_margin: float = Field(0.2, ge=0.0, le=0.5)  # ticker bands start this close to top/bottom
+    overlay_pad: float = Field(0.02, ge=0.0, le=0.2)  # safety margin added around a box (fraction)
+    crop_aspects: list[float] = Field(default_factory=lambda: [16 / 9, 4 / 3, 1.0, 3 / 4, 9 / 16])
+    crop_aspect_tolerance: float = Field(0.02, ge=0.0, le=0.2)
+    min_crop_area: float = Field(0.45, gt=0.0, le=1.0)  # below this the clip is dropped ("no_valid_crop")
+
+    # --- quality and safety filters -------------------------------------------------------------
+    blur_threshold: float = Field(0.2, ge=0.0)  # edge acuity below this -> "blur"
+    jitter_threshold: float = Field(0.5, ge=0.0)  # high-frequency global motion (px at flow res)
+    static_threshold: float = Field(0.03, ge=0.0)  # mean flow magnitude below this -> "static"
+    low_light_threshold: float = Field(45.0, ge=0.0, le=255.0)  # mean luma below this -> "low_light"
+    aesthetic_threshold: float = Field(0.5, ge=0.0, le=1.0)
+    safety_threshold: float = Field(0.5, ge=0.0, le=1.0)
+    aesthetic_backend: Literal["trained", "laion"] = "trained"
+    aesthetic_path: str = ""  # laion: local dir with open_clip weights + MLP head (safetensors)
+    safety_backend: Literal["trained", "pretrained", "none"] = "trained"
+    safety_path: str = ""  # pretrained: local HF image-classification checkpoint
+    train_shots: int = Field(200, ge=8, le=100000)  # labelled shots rendered to train the scorers
+    train_epochs: int = Field(20, ge=1, le=1000)
+    train_batch: int = Field(32, ge=1, le=4096)
+    train_lr: float = Field(3e-3, gt=0.0, le=1.0)
+
+    # --- semantic dedup ----------------------------------------------------------------------------
+    embedder: Literal["descriptor", "pretrained"] = "descriptor"
+    embedder_path: str = ""
+    dedup_similarity: float = Field(0.95, ge=0.0, le=1.0)  # cosine similarity of near-duplicates
+    dedup_clusters: int = Field(0, ge=0)  # 0: ~sqrt(n) clusters
+    dedup_assign: int = Field(2, ge=1, le=8)  # each clip joins its nearest `dedup_assign` clusters
+
+    seed: int = 0
+
+    def fingerprint(self) -> str:
+        """Hash of every setting the analysis pass depends on (the analysis cache key)."""
+        keys = [
+            "analysis_width", "flow_width", "thumb_size", "thumbs_per_segment", "fade_lookback_s", "edge_low", "edge_high",
+            "detectors", "content_threshold", "adaptive_threshold", "adaptive_min_content",
+            "fade_threshold", "min_shot_s", "merge_cut_frames", "max_clip_s",
+        ]  # fmt: skip
+        blob = json.dumps({k: getattr(self, k) for k in keys}, sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]

@@ -1,0 +1,404 @@
+"""The curation stages as plain functions: tables and settings in, tables out (no Dagster).
+
+Each function takes the upstream manifest table(s), the artifact store, the preset section and an
+executor (anything with `.map(fn, items) -> list[Result]`), and returns a `StageOutput` with its
+manifests as pyarrow tables plus counts. `defs.py` wraps each in an asset.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import pyarrow as pa
+
+from assets.common.manifest import rows_to_table
+from assets.curation import schemas
+from assets.curation.cache import analysis_from_bytes, cache_key
+from assets.curation.clips import ClipPlan, clip_stats, motion_level, plan_clips
+from assets.curation.dedup import duplicate_groups, shot_embedding, similar_pairs
+from assets.curation.overlays import best_crop, detect_overlays, scale_box
+from assets.curation.settings import CurationSettings
+from assets.curation.tasks import analyse_task, write_task
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class StageOutput:
+    tables: dict[str, pa.Table]
+    counts: dict[str, int] = field(default_factory=dict)
+    reasons: dict[str, int] = field(default_factory=dict)
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
+def _analysis_loader(store):
+    @lru_cache(maxsize=16)
+    def load(path: str):
+        return analysis_from_bytes(store.read_bytes(path))
+
+    return load
+
+
+def _quarantine_row(video_id, relpath, path, stage, result) -> dict[str, Any]:
+    reason = "worker_crash" if result.kind == "crash" else ("decode_error" if "DecodeError" in result.error else "error")
+    return {
+        "video_id": video_id, "source_relpath": relpath, "source_path": path, "stage": stage,
+        "reason": reason, "detail": result.error[:2000], "attempts": result.attempts,
+    }  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------------------
+# shots: the single decode pass per video (cached by content hash + settings)
+
+
+def run_shots(store, raw: pa.Table, s: CurationSettings, executor) -> StageOutput:
+    rows = raw.to_pylist()
+    fp = s.fingerprint()
+    todo, paths, cached = [], {}, set()
+    for r in rows:
+        name = f"curation/analysis/{cache_key(r['sha256'], fp)}"
+        if store.has_ref(name) and store.exists(store.get_ref(name)["path"]):
+            paths[r["video_id"]] = store.get_ref(name)["path"]
+            cached.add(r["video_id"])
+        else:
+            todo.append(r)
+    items = [
+        {"path": str(store.local_path(r["path"])), "rotation": int(r.get("rotation") or 0), "settings": s.model_dump()}
+        for r in todo
+    ]
+    quarantine = []
+    for r, res in zip(todo, executor.map(analyse_task, items), strict=True):
+        if res.ok:
+            ref = store.put_bytes(res.value, namespace="curation/analysis", suffix=".npz")
+            store.put_ref(f"curation/analysis/{cache_key(r['sha256'], fp)}", {"path": ref.path, "sha256": ref.sha256})
+            paths[r["video_id"]] = ref.path
+        else:
+            quarantine.append(_quarantine_row(r["video_id"], r["source_relpath"], r["path"], "shots", res))
+    load = _analysis_loader(store)
+    shot_rows, video_rows = [], []
+    for r in rows:
+        if r["video_id"] not in paths:
+            continue
+        a = load(paths[r["video_id"]])
+        spans: dict[int, list[int]] = {}
+        for g in a.segments:
+            sp = spans.setdefault(g.shot_index, [g.start, g.end])
+            sp[0], sp[1] = min(sp[0], g.start), max(sp[1], g.end)
+        for k, (st, en) in sorted(spans.items()):
+            shot_rows.append({
+                "video_id": r["video_id"], "batch": r["batch"], "source_relpath": r["source_relpath"],
+                "source_path": r["path"], "source_sha256": r["sha256"], "shot_index": k, "start_frame": st,
+                "end_frame": en, "n_frames": en - st, "fps": a.fps,
+                "cut_detector": "start" if k == 0 else a.cut_kinds[k - 1], "analysis_path": paths[r["video_id"]],
+            })  # fmt: skip
+        video_rows.append({
+            "video_id": r["video_id"], "batch": r["batch"], "source_relpath": r["source_relpath"],
+            "source_path": r["path"], "source_sha256": r["sha256"], "rotation": int(r.get("rotation") or 0),
+            "n_frames": a.n_frames, "fps": a.fps, "width": a.width, "height": a.height, "n_shots": len(spans),
+            "analysis_path": paths[r["video_id"]], "analysis_cached": r["video_id"] in cached,
+        })  # fmt: skip
+    return StageOutput(
+        tables={
+            "shots": rows_to_table(shot_rows, schemas.SHOTS),
+            "videos": rows_to_table(video_rows, schemas.VIDEOS),
+            "quarantine": rows_to_table(quarantine, schemas.QUARANTINE),
+        },
+        counts={
+            "videos_in": len(rows), "videos_analysed": len(todo) - len(quarantine), "videos_cached": len(cached),
+            "videos_quarantined": len(quarantine), "shots": len(shot_rows),
+            "frames_decoded": int(sum(v["n_frames"] for v in video_rows if not v["analysis_cached"])),
+        },  # fmt: skip
+        reasons=dict(Counter(q["reason"] for q in quarantine)),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# segmented_clips: <= max_clip_s, one or more shots, written as mp4 in one decode per source
+
+
+def _clip_row(v: dict[str, Any], plan: ClipPlan, fps: float, w: int, h: int) -> dict[str, Any]:
+    n = plan.end - plan.start
+    return {
+        "clip_id": f"{v['video_id']}-c{plan.index:03d}", "path": "", "sha256": "", "video_id": v["video_id"],
+        "batch": v["batch"], "source_relpath": v["source_relpath"], "source_path": v["source_path"],
+        "analysis_path": v["analysis_path"], "start_frame": plan.start, "end_frame": plan.end, "n_frames": n,
+        "fps": fps, "width": w, "height": h, "duration_s": n / fps if fps else 0.0,
+        "shot_boundaries": plan.shot_boundaries, "n_shots": len(plan.shot_boundaries), "segments": plan.segments,
+        "crop_x0": 0, "crop_y0": 0, "crop_x1": w, "crop_y1": h, "n_overlays": 0,
+        "blur": float("nan"), "jitter": float("nan"), "motion": float("nan"), "luminance": float("nan"),
+        "aesthetic": float("nan"), "safety": float("nan"), "quality_score": float("nan"),
+        "motion_level": "", "resolution": f"{w - w % 2}x{h - h % 2}", "dup_group": "",
+    }  # fmt: skip
+
+
+def _dropped(row: dict[str, Any], stage: str, reasons: list[str], detail: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "clip_id": row["clip_id"], "video_id": row["video_id"], "source_relpath": row["source_relpath"],
+        "start_frame": row["start_frame"], "end_frame": row["end_frame"], "stage": stage, "reason": reasons[0],
+        "reasons": reasons, "detail": json.dumps(detail, sort_keys=True, default=float),
+    }  # fmt: skip
+
+
+def run_segmented(store, videos: pa.Table, s: CurationSettings, executor, workdir: Path) -> StageOutput:
+    load = _analysis_loader(store)
+    clips, dropped, quarantine, items, per_video = [], [], [], [], []
+    for v in videos.to_pylist():
+        a = load(v["analysis_path"])
+        plans, short = plan_clips(a, s)
+        for d in short:
+            pseudo = {"clip_id": f"{v['video_id']}-f{d.start:06d}", "video_id": v["video_id"],
+                      "source_relpath": v["source_relpath"], "start_frame": d.start, "end_frame": d.end}  # fmt: skip
+            dropped.append(_dropped(pseudo, "segmented_clips", [d.reason], {"frames": d.end - d.start, "min_clip_s": s.min_clip_s}))
+        if not plans:
+            continue
+        rows = [_clip_row(v, p, a.fps, a.width, a.height) for p in plans]
+        outs = [workdir / f"{r['clip_id']}.mp4" for r in rows]
+        items.append({
+            "src": str(store.local_path(v["source_path"])), "rotation": v["rotation"], "crf": s.clip_crf,
+            "preset": s.clip_preset, "deterministic": s.clip_deterministic,
+            "ranges": [{"start": p.start, "end": p.end, "out": str(o)} for p, o in zip(plans, outs, strict=True)],
+        })  # fmt: skip
+        per_video.append((v, rows, outs))
+    for (v, rows, outs), res in zip(per_video, executor.map(write_task, items), strict=True):
+        if not res.ok:
+            quarantine.append(_quarantine_row(v["video_id"], v["source_relpath"], v["source_path"], "segmented_clips", res))
+            for r in rows:
+                dropped.append(_dropped(r, "segmented_clips", ["source_quarantined"], {"error": res.error[:200]}))
+            continue
+        for r, out, n in zip(rows, outs, res.value, strict=True):
+            if n != r["n_frames"]:  # a truncated source: keep what exists, say so
+                if n == 0:
+                    dropped.append(_dropped(r, "segmented_clips", ["write_failed"], {"written": n}))
+                    continue
+                r["end_frame"] = r["start_frame"] + n
+                r["n_frames"], r["duration_s"] = n, n / r["fps"]
+                r["shot_boundaries"] = [b for b in r["shot_boundaries"] if b < n]
+                r["n_shots"] = len(r["shot_boundaries"])
+            ref = store.put_file(out, namespace="curation/clips", suffix=".mp4")
+            r["path"], r["sha256"] = ref.path, ref.sha256
+            clips.append(r)
+    return StageOutput(
+        tables={
+            "clips": rows_to_table(clips, schemas.CLIPS),
+            "dropped": rows_to_table(dropped, schemas.DROPPED),
+            "quarantine": rows_to_table(quarantine, schemas.QUARANTINE),
+        },
+        counts={"clips": len(clips), "dropped": len(dropped), "videos_quarantined": len(quarantine),
+                "multi_shot_clips": sum(1 for c in clips if c["n_shots"] > 1)},  # fmt: skip
+        reasons=dict(Counter(d["reason"] for d in dropped)),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# clip_analysis: clip-level scores, overlays and the crop, summed from the cached analysis
+
+
+def _plan_of(row: dict[str, Any]) -> ClipPlan:
+    return ClipPlan(0, row["start_frame"], row["end_frame"], list(row["segments"]), list(row["shot_boundaries"]))
+
+
+def run_clip_analysis(store, clips: pa.Table, s: CurationSettings) -> StageOutput:
+    load = _analysis_loader(store)
+    out, kinds = [], Counter()
+    for r in clips.to_pylist():
+        a = load(r["analysis_path"])
+        st = clip_stats(a, _plan_of(r))
+        w, h = a.width, a.height
+        overlays = detect_overlays(st.edge_freq, s)
+        sx, sy = w / a.analysis_w, h / a.analysis_h
+        boxes = [scale_box(o.box, sx, sy, w, h, s.overlay_pad) for o in overlays]
+        crop = best_crop(boxes, w, h, s)
+        kinds.update(o.kind for o in overlays)
+        out.append({
+            "clip_id": r["clip_id"], "video_id": r["video_id"], "blur": st.sharpness, "lapvar": st.lapvar,
+            "jitter": st.jitter, "motion": st.motion, "luminance": st.luminance,
+            "shot_scores": json.dumps(st.shot_scores, default=float),
+            "overlay_kinds": [o.kind for o in overlays], "overlay_boxes": [list(b) for b in boxes],
+            "crop_x0": crop[0] if crop else -1, "crop_y0": crop[1] if crop else -1,
+            "crop_x1": crop[2] if crop else -1, "crop_y1": crop[3] if crop else -1,
+            "crop_area": ((crop[2] - crop[0]) * (crop[3] - crop[1]) / (w * h)) if crop else 0.0,
+        })  # fmt: skip
+    return StageOutput(
+        tables={"analysis": rows_to_table(out, schemas.CLIP_ANALYSIS)},
+        counts={"clips": len(out), "with_overlays": sum(1 for o in out if o["overlay_boxes"]),
+                "no_valid_crop": sum(1 for o in out if o["crop_x0"] < 0)},  # fmt: skip
+        reasons=dict(kinds),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# rectified_clips: crop away overlays (re-encode only clips that carry one)
+
+
+def run_rectified(store, clips: pa.Table, analysis: pa.Table, s: CurationSettings, executor, workdir: Path) -> StageOutput:
+    info = {r["clip_id"]: r for r in analysis.to_pylist()}
+    kept, dropped, items, todo = [], [], [], []
+    for r in clips.to_pylist():
+        a = info[r["clip_id"]]
+        for k in ("blur", "jitter", "motion", "luminance"):
+            r[k] = a[k]
+        r["n_overlays"] = len(a["overlay_boxes"])
+        if not a["overlay_boxes"]:
+            kept.append(r)
+            continue
+        if a["crop_x0"] < 0:
+            dropped.append(_dropped(r, "rectified_clips", ["no_valid_crop"], {"overlays": a["overlay_boxes"], "min_crop_area": s.min_crop_area}))
+            continue
+        crop = [a["crop_x0"], a["crop_y0"], a["crop_x1"], a["crop_y1"]]
+        out = workdir / f"{r['clip_id']}-rect.mp4"
+        items.append({"src": str(store.local_path(r["path"])), "rotation": 0, "crf": s.clip_crf, "preset": s.clip_preset,
+                      "deterministic": s.clip_deterministic, "ranges": [{"start": 0, "end": r["n_frames"], "out": str(out), "crop": crop}]})  # fmt: skip
+        todo.append((r, crop, out))
+    for (r, crop, out), res in zip(todo, executor.map(write_task, items), strict=True):
+        if not res.ok or not res.value or res.value[0] == 0:
+            dropped.append(_dropped(r, "rectified_clips", ["rectify_failed"], {"error": res.error[:300]}))
+            continue
+        ref = store.put_file(out, namespace="curation/rectified", suffix=".mp4")
+        r["path"], r["sha256"] = ref.path, ref.sha256
+        r["crop_x0"], r["crop_y0"], r["crop_x1"], r["crop_y1"] = crop
+        r["width"], r["height"] = crop[2] - crop[0], crop[3] - crop[1]
+        r["resolution"] = f"{r['width']}x{r['height']}"
+        kept.append(r)
+    kept.sort(key=lambda r: r["clip_id"])
+    return StageOutput(
+        tables={"clips": rows_to_table(kept, schemas.CLIPS), "dropped": rows_to_table(dropped, schemas.DROPPED)},
+        counts={"clips_in": clips.num_rows, "clips": len(kept), "rectified": len(todo), "dropped": len(dropped)},
+        reasons=dict(Counter(d["reason"] for d in dropped)),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# filtered_clips: quality (blur, jitter, static, low light, aesthetic) and safety
+
+
+def crop_thumbs(thumbs: list[np.ndarray], row: dict[str, Any], full_w: int, full_h: int) -> np.ndarray:
+    """Thumbnails (of the full frame) cut to the clip's crop box and resized back to T x T."""
+    if not thumbs:
+        return np.zeros((0, 1, 1, 3), np.uint8)
+    T = thumbs[0].shape[0]
+    fx0, fy0 = row["crop_x0"] / full_w, row["crop_y0"] / full_h
+    fx1, fy1 = row["crop_x1"] / full_w, row["crop_y1"] / full_h
+    if (fx0, fy0, fx1, fy1) == (0.0, 0.0, 1.0, 1.0) or fx1 <= fx0:
+        return np.stack(thumbs)
+    x0, y0 = int(fx0 * T), int(fy0 * T)
+    x1, y1 = max(x0 + 2, int(round(fx1 * T))), max(y0 + 2, int(round(fy1 * T)))
+    return np.stack([cv2.resize(t[y0:y1, x0:x1], (T, T), interpolation=cv2.INTER_LINEAR) for t in thumbs])
+
+
+def quality_score(row: dict[str, Any], s: CurationSettings) -> float:
+    """One number per clip for dedup's "keep the best": aesthetic, sharpness and safety margin."""
+    sharp = min(1.0, row["blur"] / (2 * s.blur_threshold)) if s.blur_threshold > 0 else 1.0
+    safe = 1.0 - row["safety"] if np.isfinite(row["safety"]) else 1.0
+    return float(np.mean([row["aesthetic"], sharp, safe]))
+
+
+def run_filtered(store, clips: pa.Table, s: CurationSettings, aesthetic, safety) -> StageOutput:
+    """`aesthetic` / `safety`: scorers with `.score(thumbs)`; `safety` None = not configured."""
+    load = _analysis_loader(store)
+    kept, dropped = [], []
+    for r in clips.to_pylist():
+        a = load(r["analysis_path"])
+        thumbs = [t for i in r["segments"] for _, t in a.segments[i].thumbs]
+        shot_of = [a.segments[i].shot_index for i in r["segments"] for _ in a.segments[i].thumbs]
+        th = crop_thumbs(thumbs, r, a.width, a.height)
+        r["aesthetic"] = float(np.mean(aesthetic.score(th))) if len(th) else 0.0
+        if safety is not None and len(th):
+            # Per shot the median thumbnail score (robust to one misfiring frame), then the most
+            # unsafe shot decides: one unsafe shot is enough to drop the clip.
+            p, ids = safety.score(th), np.array(shot_of)
+            r["safety"] = float(max(np.median(p[ids == k]) for k in np.unique(ids)))
+        else:
+            r["safety"] = float("nan")
+        r["quality_score"] = quality_score(r, s)
+        r["motion_level"] = motion_level(r["motion"], s)
+        reasons = []
+        if r["blur"] < s.blur_threshold:
+            reasons.append("blur")
+        if r["jitter"] > s.jitter_threshold:
+            reasons.append("jitter")
+        if r["motion"] < s.static_threshold:
+            reasons.append("static")
+        if r["luminance"] < s.low_light_threshold:
+            reasons.append("low_light")
+        if r["aesthetic"] < s.aesthetic_threshold:
+            reasons.append("low_aesthetic")
+        if safety is not None and r["safety"] >= s.safety_threshold:
+            reasons.append("unsafe")
+        if reasons:
+            detail = {k: r[k] for k in ("blur", "jitter", "motion", "luminance", "aesthetic", "safety")}
+            dropped.append(_dropped(r, "filtered_clips", reasons, detail))
+        else:
+            kept.append(r)
+    return StageOutput(
+        tables={"clips": rows_to_table(kept, schemas.CLIPS), "dropped": rows_to_table(dropped, schemas.DROPPED)},
+        counts={"clips_in": clips.num_rows, "clips": len(kept), "dropped": len(dropped)},
+        reasons=dict(Counter(x for d in dropped for x in d["reasons"])),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# deduplicated_clips
+
+
+def clip_shot_embeddings(store, rows: list[dict[str, Any]]) -> tuple[np.ndarray, list[list[int]]]:
+    """Embedding per (clip, shot) and, per clip, the indices of its shots' embeddings."""
+    load = _analysis_loader(store)
+    emb, clip_shots = [], []
+    for r in rows:
+        a = load(r["analysis_path"])
+        crop = (r["crop_x0"] / a.width, r["crop_y0"] / a.height, r["crop_x1"] / a.width, r["crop_y1"] / a.height)
+        by_shot: dict[int, list[np.ndarray]] = {}
+        for i in r["segments"]:
+            by_shot.setdefault(a.segments[i].shot_index, []).extend(t for _, t in a.segments[i].thumbs)
+        idx = []
+        for _, thumbs in sorted(by_shot.items()):
+            idx.append(len(emb))
+            emb.append(shot_embedding(thumbs, crop))
+        clip_shots.append(idx)
+    return (np.stack(emb) if emb else np.zeros((0, 576), np.float32)), clip_shots
+
+
+def run_dedup(store, clips: pa.Table, s: CurationSettings) -> StageOutput:
+    rows = clips.to_pylist()
+    emb, clip_shots = clip_shot_embeddings(store, rows)
+    pairs = similar_pairs(emb, s.dedup_similarity, s.dedup_clusters, s.dedup_assign, s.seed)
+    groups = duplicate_groups(clip_shots, pairs)
+    best: dict[int, int] = {}
+    for i, g in enumerate(groups):
+        if g not in best or (rows[i]["quality_score"], rows[best[g]]["clip_id"]) > (rows[best[g]]["quality_score"], rows[i]["clip_id"]):
+            best[g] = i
+    kept, dropped = [], []
+    for i, r in enumerate(rows):
+        winner = rows[best[groups[i]]]
+        r["dup_group"] = winner["clip_id"]
+        if best[groups[i]] == i:
+            kept.append(r)
+        else:
+            dropped.append(_dropped(r, "deduplicated_clips", ["near_duplicate"], {"dup_of": winner["clip_id"], "quality_score": r["quality_score"], "kept_quality_score": winner["quality_score"]}))
+    n_groups = sum(1 for g, c in Counter(groups).items() if c > 1)
+    return StageOutput(
+        tables={"clips": rows_to_table(kept, schemas.CLIPS), "dropped": rows_to_table(dropped, schemas.DROPPED)},
+        counts={"clips_in": len(rows), "clips": len(kept), "dropped": len(dropped), "duplicate_groups": n_groups,
+                "shot_pairs_compared": int(sum(1 for _ in pairs))},  # fmt: skip
+        reasons=dict(Counter(d["reason"] for d in dropped)),
+    )
+
+
+def scratch_dir(root: Path) -> Path:
+    """A private work dir for clip files before they enter the store (removed by the caller)."""
+    root.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix="curation-", dir=root))
+
+
+def remove_dir(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)

@@ -1,0 +1,72 @@
+"""Labelled thumbnails for the curation scorers, rendered from the synthetic world's generator.
+
+The embedded default trains its aesthetic scorer and safety classifier on shots drawn with the
+world's own sampler (`sample_shot`) under a *separate seed* and with boosted defect rates, so the
+classes are balanced and the evaluated videos are never seen in training. Thumbnails go through
+the same scaling path as the decode pass (analysis size, then INTER_AREA to T x T).
+"""
+
+from __future__ import annotations
+
+import io
+
+import av
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from assets.curation.analysis import analysis_size
+from assets.curation.settings import CurationSettings
+from assets.sourcing.world.plan import sample_shot
+from assets.sourcing.world.render import iter_shot
+from assets.sourcing.world.settings import WorldSettings
+
+AESTHETIC_DEFECTS = ("blur", "low_light")  # what a thumbnail can show of "low aesthetic quality"
+
+
+def _h264_roundtrip(frames: list[np.ndarray], fps: int, crf: int, aw: int, ah: int) -> list[np.ndarray]:
+    """Encode RGB frames as H.264 in memory and decode them at the analysis size (RGB).
+
+    The scorers then train on what the decode pass sees (compression blocks, chroma subsampling,
+    swscale) instead of clean renders; without it the safety classifier fired on clean shots.
+    """
+    buf = io.BytesIO()
+    h, w = frames[0].shape[:2]
+    with av.open(buf, "w", format="mp4") as out:
+        st = out.add_stream("libx264", rate=fps)
+        st.width, st.height, st.pix_fmt = w - w % 2, h - h % 2, "yuv420p"
+        st.options = {"crf": str(crf), "preset": "veryfast", "x264-params": "threads=1:no-asm=1"}  # reproducible
+        for f in frames:
+            for pkt in st.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(f[: h - h % 2, : w - w % 2]), format="rgb24")):
+                out.mux(pkt)
+        for pkt in st.encode():
+            out.mux(pkt)
+    buf.seek(0)
+    with av.open(buf) as c:
+        return [fr.to_ndarray(width=aw, height=ah, format="rgb24") for fr in c.decode(video=0)]
+
+
+def labelled_thumbnails(
+    s: CurationSettings, world: WorldSettings, seed: int, frames_per_shot: int = 3
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(thumbs (N, T, T, 3) uint8, aesthetic_good (N,), unsafe (N,)) from `s.train_shots` shots."""
+    rates = world.model_copy(update={"blur_rate": 0.2, "low_light_rate": 0.2, "unsafe_rate": 0.3})
+    rng = np.random.default_rng(seed)
+    n_frames = max(frames_per_shot, 6)
+    thumbs, good, unsafe = [], [], []
+    T = s.thumb_size
+    for _ in tqdm(range(s.train_shots), desc="scorer training shots", unit="shot", leave=False):
+        shot = sample_shot(rng, rates, n_frames=n_frames)
+        h, w = world.height, world.width
+        if rng.random() < 0.2:  # portrait / square frames exist in the world too
+            h, w = (w, h) if rng.random() < 0.5 else (h, h)
+        aw, ah = analysis_size(w, h, s.analysis_width)
+        pick = set(np.linspace(1, n_frames - 1, frames_per_shot).astype(int).tolist())
+        crf = int(rng.integers(world.crf_min, world.crf_max + 1))
+        for i, small in enumerate(_h264_roundtrip(list(iter_shot(shot, h, w, world.fps)), world.fps, crf, aw, ah)):
+            if i not in pick:
+                continue
+            thumbs.append(cv2.resize(small, (T, T), interpolation=cv2.INTER_AREA))
+            good.append(not any(d in shot.defects for d in AESTHETIC_DEFECTS))
+            unsafe.append(shot.unsafe)
+    return np.stack(thumbs), np.array(good, np.float32), np.array(unsafe, np.float32)

@@ -1,0 +1,99 @@
+"""Caption accuracy of the embedded captioner against ground truth on held-out shots.
+
+Trains the captioner exactly as the `captioner` asset does (phase 1: visual encoder pre-training
+then frozen; phase 2: bilingual decoder) on world shots rendered with ground truth (natural shot
+durations, clean, long tail flattened to 0.3), captions held-out shots (another seed) in EN and ZH,
+parses the texts back and scores each attribute. CPU times are `time.process_time()` (one thread). The majority-class baseline is
+reported beside it (a captioner must beat it). Shot-count accuracy on curated clips is in the
+`captions` asset's `heldout_accuracy` metadata (it depends on curation's shot boundaries).
+Writes benchmarks/results/caption_accuracy.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+import torch
+
+from assets.captioning.captioner import (
+    SHOT_ATTRIBUTES,
+    CaptionerData,
+    label_tensors,
+    majority_baseline,
+    parse_or_none,
+    render_augmentation,
+    shot_accuracy,
+    train_captioner,
+)
+from assets.captioning.settings import CaptioningSettings
+
+# styles in which a subject's colour is visible (bw/ink/retro map colours to grey or sepia tones)
+COLOUR_STYLES = ("natural", "neon", "pastel")
+OUT = Path(__file__).resolve().parent / "results" / "caption_accuracy.json"
+
+
+def machine() -> dict:
+    try:
+        from benchmarks._machine import describe  # type: ignore
+
+        return describe()
+    except Exception:
+        return {"platform": platform.platform(), "cpus": os.cpu_count(), "torch": torch.__version__}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--train", type=int, default=1600)
+    ap.add_argument("--test", type=int, default=400)
+    ap.add_argument("--encoder-epochs", type=int, default=8)
+    ap.add_argument("--decoder-epochs", type=int, default=6)
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    t0, c0 = time.time(), time.process_time()
+    s = CaptioningSettings(encoder_epochs=args.encoder_epochs, decoder_epochs=args.decoder_epochs)
+    frames, shots = render_augmentation(args.train, seed=1, frames=s.frames_per_shot, size=s.frame_size)
+    test_frames, test_shots = render_augmentation(args.test, seed=2, frames=s.frames_per_shot, size=s.frame_size)
+    render_cpu = time.process_time() - c0
+    data = CaptionerData(frames, shots, 0)
+    c1 = time.process_time()
+    model, report, _ = train_captioner(s, data, seed=0)
+    train_cpu = time.process_time() - c1
+    result = {"train_shots": args.train, "test_shots": args.test, "encoder_epochs": args.encoder_epochs,
+              "decoder_epochs": args.decoder_epochs, "render_cpu_s": render_cpu,
+              "train_cpu_s": train_cpu, "encoder_cpu_s": report.encoder_cpu_s, "decoder_cpu_s": report.decoder_cpu_s,
+              "backend": model.backend}
+    visible = [i for i, t in enumerate(test_shots) if t.style in COLOUR_STYLES]
+    c2 = time.process_time()
+    for lang in ("en", "zh"):
+        texts = model.caption(test_frames, lang, "long")
+        parsed = [parse_or_none(t, lang) for t in texts]
+        result[lang] = shot_accuracy(parsed, test_shots)
+        result[lang]["colour_visible_styles"] = shot_accuracy([parsed[i] for i in visible],
+                                                              [test_shots[i] for i in visible])["colour"]
+        result[f"samples_{lang}"] = texts[:3]
+    result["caption_cpu_s_per_shot_per_lang"] = (time.process_time() - c2) / (2 * args.test)
+    with torch.no_grad():  # the frozen encoder's own attribute heads (phase-1 quality)
+        from models.captioner.embedded import prepare_inputs
+
+        logits, _ = model.encoder.heads(model.encoder.encoder.forward_inputs(*prepare_inputs(test_frames, s.frame_size)))
+    truth = label_tensors(test_shots)
+    result["encoder_heads"] = {k: float((logits[k].argmax(-1) == truth[k]).float().mean()) for k in SHOT_ATTRIBUTES}
+    result["majority_baseline"] = majority_baseline(shots, test_shots)
+    result["colour_visible_share"] = len(visible) / max(len(test_shots), 1)
+    result["final_encoder_loss"] = report.encoder_loss[-1]
+    result["final_decoder_loss"] = report.decoder_loss[-1]
+    result["wall_s"] = time.time() - t0
+    result["machine"] = machine()
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(json.dumps(result, ensure_ascii=False, indent=1, sort_keys=True), encoding="utf-8")
+    print(json.dumps({k: result[k] for k in ("en", "zh", "encoder_heads", "majority_baseline", "train_cpu_s",
+                                             "encoder_cpu_s", "decoder_cpu_s")}, indent=1))
+
+
+if __name__ == "__main__":
+    main()

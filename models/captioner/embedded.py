@@ -1,0 +1,283 @@
+"""The embedded captioner: two-phase Lightning training and the `Captioner` interface.
+
+Phase 1 pre-trains `VisualEncoder` with attribute heads on labelled shots; phase 2 freezes it (no
+gradients, eval mode) and trains `CaptionDecoder` on the annotated captions in both languages and
+both forms. Checkpoints are HF-style directories: `model.safetensors`, `config.json`, `tokenizer.json`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
+from torch.utils.data import DataLoader, Dataset
+
+from models.captioner.network import (
+    AttributeHeads,
+    FrozenVision,
+    CaptionDecoder,
+    CaptionerConfig,
+    VisualEncoder,
+    caption_loss,
+    shot_inputs,
+)
+from models.captioner.tokenizer import EOS, PAD, CaptionTokenizer
+
+PROMPT_LEN = 3
+
+
+class Captioner(Protocol):
+    """What the `captions` asset needs: shot frames in, caption text out."""
+
+    backend: str  # "embedded" or "hf:<path>"; fallbacks say so
+
+    def caption(self, frames: torch.Tensor, lang: str, form: str) -> list[str]:
+        """frames (N, T, 3, S, S) in [0, 1], one row per shot -> one text per shot."""
+        ...
+
+
+# ----------------------------------------------------------------------------------------------
+# Phase 1: visual encoder pre-training
+# ----------------------------------------------------------------------------------------------
+
+
+class _ShotSet(Dataset):
+    """Prepared shot inputs (the weight-free front end runs once per shot, not once per epoch)."""
+
+    def __init__(self, app: torch.Tensor, motion: torch.Tensor, labels: dict[str, torch.Tensor]):
+        self.app, self.motion, self.labels = app, motion, labels
+
+    def __len__(self) -> int:
+        return self.app.shape[0]
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
+        return self.app[i], self.motion[i], {k: v[i] for k, v in self.labels.items()}
+
+
+def prepare_inputs(frames: torch.Tensor, size: int, chunk: int = 128) -> tuple[torch.Tensor, torch.Tensor]:
+    """Frames (N, T, 3, S', S') -> the encoder's inputs for every shot, in chunks (memory)."""
+    parts = [shot_inputs(frames[i:i + chunk], size) for i in range(0, frames.shape[0], chunk)]
+    return torch.cat([a for a, _ in parts]), torch.cat([m for _, m in parts])
+
+
+# secondary subject-group heads help the decoder write full captions but are not measured: half weight
+def _head_weight(name: str) -> float:
+    return 0.5 if name[-1] in "23" else 1.0
+
+
+def _one_cycle(module: L.LightningModule, lr: float, steps: int) -> dict[str, Any]:
+    opt = torch.optim.AdamW(module.parameters(), lr=lr, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=max(steps, 1), pct_start=0.2)
+    return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+
+
+class EncoderPretraining(L.LightningModule):
+    """Phase 1: multi-task cross-entropy of every attribute head on the shot's visual tokens."""
+
+    def __init__(self, cfg: CaptionerConfig, lr: float, steps: int):
+        super().__init__()
+        self.encoder, self.heads, self.lr, self.steps = VisualEncoder(cfg), AttributeHeads(cfg), lr, steps
+
+    def training_step(self, batch: Any, _: int) -> torch.Tensor:
+        app, motion, labels = batch
+        logits, _ = self.heads(self.encoder.forward_inputs(app, motion))
+        losses = {}
+        for k, v in logits.items():
+            y = labels[k]
+            keep = y >= 0  # -1: attribute not present (e.g. no 3rd subject group); all-absent batches add 0
+            losses[k] = F.cross_entropy(v[keep], y[keep]) if bool(keep.any()) else v.sum() * 0.0
+        loss = torch.stack([_head_weight(k) * v for k, v in losses.items()]).sum()
+        self.log("train/loss", loss, prog_bar=True, on_epoch=True, on_step=False)
+        for k, v in losses.items():
+            self.log(f"train/{k}", v, on_epoch=True, on_step=False)
+        return loss
+
+    def configure_optimizers(self) -> dict[str, Any]:
+        return _one_cycle(self, self.lr, self.steps)
+
+
+# ----------------------------------------------------------------------------------------------
+# Phase 2: caption decoder on a frozen encoder
+# ----------------------------------------------------------------------------------------------
+
+
+class _CaptionSet(Dataset):
+    """(shot index, token ids) pairs; the frozen encoder's tokens are looked up by shot index."""
+
+    def __init__(self, items: list[tuple[int, list[int]]], max_len: int):
+        self.items, self.max_len = items, max_len
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, i: int) -> tuple[int, torch.Tensor]:
+        shot, ids = self.items[i]
+        ids = ids[: self.max_len]
+        out = torch.full((self.max_len,), PAD, dtype=torch.long)
+        out[: len(ids)] = torch.tensor(ids)
+        return shot, out
+
+
+class CaptionTraining(L.LightningModule):
+    """Phase 2: teacher-forced next-token loss of the decoder on the frozen encoder's memory."""
+
+    def __init__(self, cfg: CaptionerConfig, visual_tokens: torch.Tensor, lr: float, steps: int):
+        super().__init__()
+        self.decoder, self.lr, self.steps = CaptionDecoder(cfg), lr, steps
+        # the frozen encoder's outputs, computed once: the encoder receives no gradient by construction
+        self.register_buffer("visual_tokens", visual_tokens, persistent=False)
+
+    def training_step(self, batch: Any, _: int) -> torch.Tensor:
+        shots, ids = batch
+        L_ = int((ids != PAD).sum(dim=1).max())
+        ids = ids[:, :L_]  # (B, L)
+        logits = self.decoder(ids, self.visual_tokens[shots])  # (B, L, V)
+        loss = caption_loss(logits, ids, PROMPT_LEN, PAD)
+        self.log("train/loss", loss, prog_bar=True, on_epoch=True, on_step=False)
+        return loss
+
+    def configure_optimizers(self) -> dict[str, Any]:
+        return _one_cycle(self, self.lr, self.steps)
+
+
+@dataclass
+class TrainReport:
+    encoder_loss: list[float]
+    decoder_loss: list[float]
+    encoder_params: int
+    decoder_params: int
+    frozen_encoder: bool
+    encoder_cpu_s: float = 0.0  # process CPU time of phase 1 (front end + CNN training)
+    decoder_cpu_s: float = 0.0  # process CPU time of phase 2
+
+
+class _LossHistory(L.Callback):
+    def __init__(self) -> None:
+        self.values: list[float] = []
+
+    def on_train_epoch_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        v = trainer.callback_metrics.get("train/loss")
+        if v is not None:
+            self.values.append(float(v))
+
+
+class EmbeddedCaptioner:
+    """The pipeline-trained captioner (frozen visual encoder + trained decoder)."""
+
+    backend = "embedded:pipeline-trained"  # named in the captions metadata and rows
+
+    def __init__(self, cfg: CaptionerConfig, tokenizer: CaptionTokenizer,
+                 encoder: FrozenVision | None = None, decoder: CaptionDecoder | None = None):
+        self.cfg, self.tokenizer = cfg, tokenizer
+        self.encoder = encoder or FrozenVision(VisualEncoder(cfg), AttributeHeads(cfg))
+        self.decoder = decoder or CaptionDecoder(cfg)
+        self.encoder.eval().requires_grad_(False)
+        self.decoder.eval()
+
+    # -- training ---------------------------------------------------------------------------------
+    @classmethod
+    def train(
+        cls,
+        cfg: CaptionerConfig,
+        tokenizer: CaptionTokenizer,
+        pretrain_frames: torch.Tensor,
+        pretrain_labels: dict[str, torch.Tensor],
+        frames: torch.Tensor,
+        captions: list[tuple[int, str, str, str]],
+        *,
+        encoder_epochs: int,
+        decoder_epochs: int,
+        batch_size: int,
+        lr: float,
+        seed: int,
+        trainer_kwargs: dict[str, Any] | None = None,
+        logger: Any = None,
+    ) -> tuple["EmbeddedCaptioner", TrainReport]:
+        """`captions`: (row of `frames`, text, lang, form) for every annotated shot text."""
+        kw = {"accelerator": "cpu", "devices": 1, "deterministic": True}
+        kw.update(trainer_kwargs or {})
+        common = dict(enable_checkpointing=False, enable_model_summary=False, logger=logger or False,
+                      log_every_n_steps=1, enable_progress_bar=False, **kw)
+
+        t0 = time.process_time()
+        L.seed_everything(seed, workers=True)
+        app, motion = prepare_inputs(pretrain_frames, cfg.frame_size)
+        steps1 = encoder_epochs * -(-app.shape[0] // batch_size)
+        phase1 = EncoderPretraining(cfg, lr, steps1)
+        hist1 = _LossHistory()
+        g = torch.Generator().manual_seed(seed)
+        L.Trainer(max_epochs=encoder_epochs, callbacks=[hist1], **common).fit(
+            phase1, DataLoader(_ShotSet(app, motion, pretrain_labels), batch_size=batch_size, shuffle=True,
+                               generator=g))
+        encoder = FrozenVision(phase1.encoder, phase1.heads).eval().requires_grad_(False)  # frozen from here on
+        t1 = time.process_time()
+
+        with torch.no_grad():
+            if frames is pretrain_frames:  # the usual case: reuse the prepared inputs
+                visual = torch.cat([encoder.forward_inputs(app[i:i + 256], motion[i:i + 256])
+                                    for i in range(0, app.shape[0], 256)])
+            else:
+                visual = torch.cat([encoder(frames[i:i + 256]) for i in range(0, frames.shape[0], 256)])
+        items = [(shot, tokenizer.encode(text, lang, form)) for shot, text, lang, form in captions]
+        L.seed_everything(seed + 1, workers=True)
+        steps2 = decoder_epochs * -(-len(items) // batch_size)
+        phase2 = CaptionTraining(cfg, visual, lr, steps2)
+        hist2 = _LossHistory()
+        g = torch.Generator().manual_seed(seed + 1)
+        L.Trainer(max_epochs=decoder_epochs, callbacks=[hist2], **common).fit(
+            phase2, DataLoader(_CaptionSet(items, cfg.max_tokens + PROMPT_LEN), batch_size=batch_size, shuffle=True,
+                               generator=g))
+        t2 = time.process_time()
+        model = cls(cfg, tokenizer, encoder, phase2.decoder)
+        report = TrainReport(
+            hist1.values, hist2.values,
+            sum(p.numel() for p in encoder.parameters()), sum(p.numel() for p in phase2.decoder.parameters()),
+            frozen_encoder=not any(p.requires_grad for p in encoder.parameters()),
+            encoder_cpu_s=t1 - t0, decoder_cpu_s=t2 - t1,
+        )
+        return model, report
+
+    # -- inference --------------------------------------------------------------------------------
+    @torch.no_grad()
+    def caption(self, frames: torch.Tensor, lang: str, form: str, batch: int = 64) -> list[str]:
+        """Greedy, batched: one caption per shot."""
+        out: list[str] = []
+        for i in range(0, frames.shape[0], batch):
+            visual = self.encoder(frames[i:i + batch])
+            prompt = torch.tensor([self.tokenizer.prompt(lang, form)] * visual.shape[0])
+            ids = self.decoder.generate(prompt, visual, self.cfg.max_tokens, EOS)
+            out += [self.tokenizer.decode(row.tolist(), lang) for row in ids]
+        return out
+
+    # -- persistence (safetensors + JSON, no pickle) ------------------------------------------------
+    def save_pretrained(self, directory: str | Path) -> Path:
+        d = Path(directory)
+        d.mkdir(parents=True, exist_ok=True)
+        tensors = {f"encoder.{k}": v.contiguous() for k, v in self.encoder.state_dict().items()}
+        tensors |= {f"decoder.{k}": v.contiguous() for k, v in self.decoder.state_dict().items()}
+        save_file(tensors, str(d / "model.safetensors"), metadata={"format": "pt"})
+        (d / "config.json").write_text(json.dumps({"model_type": "seedflow-captioner", **self.cfg.to_dict()},
+                                                  sort_keys=True, indent=1))
+        self.tokenizer.save(d / "tokenizer.json")
+        return d
+
+    @classmethod
+    def from_pretrained(cls, directory: str | Path) -> "EmbeddedCaptioner":
+        d = Path(directory)
+        raw = json.loads((d / "config.json").read_text())
+        raw.pop("model_type", None)
+        cfg = CaptionerConfig(**raw)
+        model = cls(cfg, CaptionTokenizer.load(d / "tokenizer.json"))
+        state = load_file(str(d / "model.safetensors"))
+        model.encoder.load_state_dict({k[8:]: v for k, v in state.items() if k.startswith("encoder.")})
+        model.decoder.load_state_dict({k[8:]: v for k, v in state.items() if k.startswith("decoder.")})
+        model.encoder.eval().requires_grad_(False)
+        model.decoder.eval()
+        return model

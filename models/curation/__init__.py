@@ -1,0 +1,1 @@
+"""Learned helpers of curation: the aesthetic scorer, the safety classifier (and their real backends)."""
