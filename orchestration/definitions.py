@@ -2,33 +2,36 @@
 
 Loaded by `workspace.yaml` (`dagster dev -w workspace.yaml`) and by
 `dagster asset materialize -m orchestration.definitions`. Domain logic lives in `assets/`.
+Groups are imported as modules so that this module holds exactly one Definitions at its top level.
 """
-
-from __future__ import annotations
 
 import dagster as dg
 
-from assets.benchmarking.defs import defs as benchmarking
-from assets.captioning.defs import defs as captioning
-from assets.curation.defs import defs as curation
-from assets.encoding.defs import defs as encoding
-from assets.finetuning.defs import defs as finetuning
-from assets.pretraining.defs import defs as pretraining
-from assets.prompting.defs import defs as prompting
-from assets.sourcing.defs import defs as sourcing
-from assets.text_encoding.defs import defs as text_encoding
+import assets.benchmarking.defs
+import assets.captioning.defs
+import assets.curation.defs
+import assets.encoding.defs
+import assets.finetuning.defs
+import assets.pretraining.defs
+import assets.prompting.defs
+import assets.sourcing.defs
+import assets.text_encoding.defs
 from orchestration.jobs import jobs
 from orchestration.resources import build_resources
 
+GROUP_MODULES = (
+    assets.sourcing.defs,
+    assets.curation.defs,
+    assets.captioning.defs,
+    assets.text_encoding.defs,
+    assets.prompting.defs,
+    assets.encoding.defs,
+    assets.pretraining.defs,
+    assets.finetuning.defs,
+    assets.benchmarking.defs,
+)
+
 defs = dg.Definitions.merge(
-    sourcing,
-    curation,
-    captioning,
-    text_encoding,
-    prompting,
-    encoding,
-    pretraining,
-    finetuning,
-    benchmarking,
+    *(m.defs for m in GROUP_MODULES),
     dg.Definitions(jobs=jobs, resources=build_resources()),
 )

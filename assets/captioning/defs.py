@@ -279,8 +279,11 @@ def _schedule_settings() -> CaptioningSettings:
 
 rebalance_job = dg.define_asset_job(
     "rebalance_job",
-    # rebalancing and everything below it; stale upstream captions are refreshed with it
-    selection=dg.AssetSelection.assets("training_dataset").downstream(),
+    # Rebalancing and the unpartitioned assets below it (packing, the pretraining curriculum). A job
+    # cannot mix partitions definitions, so the partitioned SFT specialists and benchmark generations
+    # (and what reads them) are left for their own runs; the UI shows them stale after this job.
+    selection=dg.AssetSelection.assets("training_dataset").downstream()
+    - dg.AssetSelection.assets("sft_specialists", "benchmark_generations").downstream(),
     description="Re-run distribution rebalancing and the assets that read the training dataset.",
 )
 

@@ -117,8 +117,9 @@ def caption_rows(clips: list[Mapping[str, Any]], per_clip: list[int], generated:
             "shot_captions_short_en": shots[("en", "short")], "shot_captions_short_zh": shots[("zh", "short")],
             "caption_valid": valid,
             "caption_json": json.dumps(caption.to_dict(), sort_keys=True) if caption else "",
-            "aesthetic_score": float(clip.get("aesthetic_score", np.nan) if clip.get("aesthetic_score") is not None else np.nan),
-            "motion_score": float(clip.get("motion_score", np.nan) if clip.get("motion_score") is not None else np.nan),
+            # curation names the scores `aesthetic` / `motion`; imported annotations may use *_score
+            "aesthetic_score": _score(clip, "aesthetic_score", "aesthetic"),
+            "motion_score": _score(clip, "motion_score", "motion"),
             "backend": backend,
         }
         for lang in ("en", "zh"):
@@ -167,3 +168,12 @@ def heldout_accuracy(annotations: pd.DataFrame, captions: pd.DataFrame) -> dict[
 
 __all__ = ["ClipTruth", "annotation_rows_from_import", "annotation_rows_from_truth", "assemble", "caption_rows",
            "heldout_accuracy", "load_clip_shots"]
+
+
+def _score(clip: dict[str, Any], *names: str) -> float:
+    """The first present, non-null score among `names` (NaN when the clip has none)."""
+    for name in names:
+        v = clip.get(name)
+        if v is not None and v == v:
+            return float(v)
+    return float("nan")

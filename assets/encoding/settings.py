@@ -21,6 +21,9 @@ class EncodingSettings(Section):
     decoder_res_blocks: int | None = Field(default=None, ge=1, le=8)
     mid_attention: bool = True
     norm_groups: int = Field(default=32, ge=1, le=64)
+    resample_shortcut: bool = False  # DC-AE-style parameter-free paths around down/upsampling
+    latent_shortcut: bool = False  # DC-AE residual autoencoding at the latent (needs C = 3 q^2)
+    logvar_init: float | None = Field(default=None, ge=-30, le=20)  # initial posterior log-variance bias
 
     # --- VAE training data: curated clips and single frames, trained jointly -------------------------
     crop_size: int = Field(default=256, ge=16, le=2048)  # square random crops (multiple of spatial_ratio)
@@ -98,6 +101,9 @@ class EncodingSettings(Section):
             decoder_res_blocks=self.decoder_res_blocks,
             mid_attention=self.mid_attention,
             norm_groups=self.norm_groups,
+            resample_shortcut=self.resample_shortcut,
+            latent_shortcut=self.latent_shortcut,
+            logvar_init=self.logvar_init,
         )
 
     def loss_config(self, disc_start: int | None = None):

@@ -111,7 +111,7 @@ class StageView:
         keep = rows
         for name in ("aesthetic", "motion"):
             vals = [attr(i, name) for i in keep]
-            if any(v is None for v in vals) or not vals:
+            if not vals or any(v is None or v != v for v in vals):  # missing or NaN: no filter
                 continue
             cut = float(torch.tensor(vals, dtype=torch.float64).quantile(q))
             keep = [i for i, v in zip(keep, vals, strict=True) if v >= cut]

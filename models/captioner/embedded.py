@@ -26,6 +26,7 @@ from models.captioner.network import (
     CaptionerConfig,
     VisualEncoder,
     caption_loss,
+    head_route,
     shot_inputs,
 )
 from models.captioner.tokenizer import EOS, PAD, CaptionTokenizer
@@ -67,9 +68,12 @@ def prepare_inputs(frames: torch.Tensor, size: int, chunk: int = 128) -> tuple[t
     return torch.cat([a for a, _ in parts]), torch.cat([m for _, m in parts])
 
 
+# the small-object attributes (subject, colour, count, motion) are the hard ones: double weight;
 # secondary subject-group heads help the decoder write full captions but are not measured: half weight
 def _head_weight(name: str) -> float:
-    return 0.5 if name[-1] in "23" else 1.0
+    if name[-1] in "23":
+        return 0.5
+    return 2.0 if head_route(name) in ("object", "motion") else 1.0
 
 
 def _one_cycle(module: L.LightningModule, lr: float, steps: int) -> dict[str, Any]:

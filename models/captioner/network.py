@@ -4,12 +4,12 @@ The report trains its caption model from Tarsier2 with the visual encoder frozen
 model fully fine-tuned. The embedded default keeps that split at small size:
 
 - `VisualEncoder` sees one shot through a weight-free front end (`shot_inputs`: the middle, first and
-  last frames in RGB at S x S, and a stack of low-resolution Farneback optical-flow fields between
-  consecutive sampled frames, the cue for subject motion and camera movement) and two small 2D CNN
-  branches (appearance at S, motion at S/2) fused into an 8 x 8 grid of visual tokens. It is
-  pre-trained in a first phase with per-attribute classification heads (multi-task cross-entropy;
-  each head pools the tokens with its own learned query, so "the first-named subject" can be
-  located) and then frozen.
+  last frames in RGB at S x S, the middle frame's foreground, and low-resolution Farneback optical
+  flow between consecutive sampled frames) and three 2D CNN pathways: a scene grid (8 x 8 tokens;
+  camera, scene, style), an object token (middle frame + foreground, soft global max pooling;
+  subject, colour, count) and a motion token (residual flow = flow minus the camera's median flow;
+  subject motion). It is pre-trained in a first phase with per-attribute classification heads, each
+  routed to the pathway that can see its attribute, and then frozen.
 - `CaptionDecoder` is the trainable language side: a causal transformer prompted with a language and
   a form tag (`<en>`/`<zh>`, `<long>`/`<short>`) that cross-attends to the frozen visual tokens plus
   one token per attribute head (its class posterior), trained with teacher forcing.
@@ -17,6 +17,7 @@ model fully fine-tuned. The embedded default keeps that split at small size:
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 
 import cv2
@@ -70,9 +71,9 @@ def _farneback(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 @torch.no_grad()
 def shot_inputs(frames: torch.Tensor, size: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """frames (B, T, 3, S', S') in [0, 1] (or uint8) -> appearance (B, 9, S, S), motion (B, 2(T-1), S/2, S/2).
+    """frames (B, T, 3, S', S') in [0, 1] (or uint8) -> appearance (B, 12, S, S), motion (B, 2(T-1), S/2, S/2).
 
-    Appearance: middle, first and last frame, normalised to zero mean. Motion: optical flow between
+    Appearance: middle, first and last frame, normalised to zero mean, and the middle frame's foreground. Motion: optical flow between
     consecutive sampled frames (x and y components) computed at S/2 (cheap), scaled by `FLOW_SCALE`.
     """
     if frames.dtype == torch.uint8:
@@ -81,7 +82,14 @@ def shot_inputs(frames: torch.Tensor, size: int) -> tuple[torch.Tensor, torch.Te
     if frames.shape[-1] != size:
         frames = F.interpolate(frames.flatten(0, 1), size=(size, size), mode="area").unflatten(0, (B, T))
     mid = T // 2
-    app = torch.cat([frames[:, mid], frames[:, 0], frames[:, -1]], dim=1) - 0.5  # (B, 9, S, S)
+    # foreground of the middle frame: the frame minus its median-filtered background (a median over a
+    # window wider than a subject keeps the textured scene and drops the small subjects), so the object
+    # pathway sees the subjects' colour and outline with the background texture suppressed
+    k = (size // 4) | 1
+    mid_u8 = (frames[:, mid].clamp(0, 1) * 255.0 + 0.5).to(torch.uint8).permute(0, 2, 3, 1).numpy()  # (B, S, S, 3)
+    background = np.stack([cv2.medianBlur(np.ascontiguousarray(f), k) for f in mid_u8])  # (B, S, S, 3)
+    fg = frames[:, mid] - torch.from_numpy(background).permute(0, 3, 1, 2).float().div(255.0)  # (B, 3, S, S)
+    app = torch.cat([frames[:, mid] - 0.5, frames[:, 0] - 0.5, frames[:, -1] - 0.5, 2.0 * fg], dim=1)  # (B, 12, S, S)
     half = size // 2
     grey = (frames * torch.tensor([0.299, 0.587, 0.114]).view(1, 1, 3, 1, 1)).sum(2)  # (B, T, S, S)
     grey = F.avg_pool2d(grey, 2)  # (B, T, S/2, S/2)
@@ -163,7 +171,7 @@ class VisualEncoder(nn.Module):
         self.pos = nn.Parameter(torch.zeros(g * g, w))
         nn.init.normal_(self.pos, std=0.02)
         # object pathway: middle frame (3, S, S) -> (w, S/4, S/4)
-        self.object = nn.Sequential(_block(3, c, 1), _block(c, 2 * c, 2), _block(2 * c, 2 * c, 1),
+        self.object = nn.Sequential(_block(6, c, 1), _block(c, 2 * c, 2), _block(2 * c, 2 * c, 1),
                                     _block(2 * c, w, 2), nn.Conv2d(w, w, 3, padding=1))
         self.object_att = nn.Conv2d(w, 1, 1)
         self.object_proj = nn.Sequential(nn.Linear(2 * w + 2, w), nn.GELU(), nn.Linear(w, w))
@@ -173,16 +181,19 @@ class VisualEncoder(nn.Module):
 
     def forward_inputs(self, app: torch.Tensor, motion: torch.Tensor) -> torch.Tensor:
         B = app.shape[0]
-        x = torch.cat([self.appearance(app), self.motion(motion)], dim=1)  # (B, 3c, S/8, S/8)
+        x = torch.cat([self.appearance(app[:, :9]), self.motion(motion)], dim=1)  # (B, 3c, S/8, S/8)
         x = F.adaptive_avg_pool2d(self.fuse(x), self.pool_to)  # (B, W, 8, 8)
         grid = x.flatten(2).transpose(1, 2) + self.pos  # (B, 64, W)
 
-        o = self.object(app[:, :3])  # (B, W, S/4, S/4) from the middle frame
+        o = self.object(torch.cat([app[:, :3], app[:, 9:]], dim=1))  # (B, W, S/4, S/4): middle frame + foreground
         att = self.object_att(o).flatten(2).softmax(dim=-1)  # (B, 1, N)
         n = o.shape[-1]
         coords = torch.stack(torch.meshgrid(torch.linspace(-1, 1, n), torch.linspace(-1, 1, n), indexing="ij"))
         where = (att * coords.flatten(1)[None]).sum(-1)  # (B, 2) where the attention looked
-        obj = torch.cat([o.flatten(2).amax(dim=-1), (att * o.flatten(2)).sum(-1), where], dim=-1)  # (B, 2W + 2)
+        # soft global max (log-mean-exp, sharpness 8): max-like, so a small subject is not averaged away,
+        # but every position gets gradient (a hard max trained the pathway far too slowly)
+        peak = torch.logsumexp(8.0 * o.flatten(2), dim=-1).sub(math.log(o.shape[-1] * o.shape[-2])).div(8.0)  # (B, W)
+        obj = torch.cat([peak, (att * o.flatten(2)).sum(-1), where], dim=-1)  # (B, 2W + 2)
         obj = self.object_proj(obj)  # (B, W)
 
         res = residual_flow(motion, self.frames)  # (B, T-1, 2, h, h)
@@ -251,8 +262,9 @@ class AttributeHeads(nn.Module):
 class FrozenVision(nn.Module):
     """The phase-1 encoder and its attribute heads, frozen: the memory the language side reads.
 
-    Output (B, 64 + A, W + A + P): 64 grid tokens [feature | 0 | 0] and one token per attribute head
-    [pooled feature | one-hot tag | class posterior zero-padded to P], so the decoder can read both
+    Output (B, 66 + A, W + A + P): the 64 scene-grid tokens, the object and the motion token
+    [feature | 0 | 0] and one token per attribute head [head's hidden feature | one-hot tag | class
+    posterior zero-padded to P], so the decoder can read both
     the raw visual evidence and what the pre-trained encoder recognised.
     """
 

@@ -18,6 +18,7 @@ from torch import nn
 from models.vae.blocks import Downsample, FrameAttention, ResBlock3d, Upsample, norm
 from models.vae.causal import CausalConv3d, StreamingModule
 from models.vae.config import VAEConfig
+from models.vae.shortcut import LatentShortcut
 
 
 @dataclass
@@ -44,6 +45,12 @@ class DiagonalGaussian:
         return kl.flatten(1).mean(1)
 
 
+def _shortcut(cfg: VAEConfig) -> LatentShortcut | None:
+    if not cfg.latent_shortcut:
+        return None
+    return LatentShortcut(cfg.in_channels, cfg.latent_channels, cfg.temporal_ratio, cfg.spatial_ratio)
+
+
 class Encoder(nn.Module):
     def __init__(self, cfg: VAEConfig) -> None:
         super().__init__()
@@ -59,7 +66,7 @@ class Encoder(nn.Module):
                 c_prev = c
             stage.blocks = nn.ModuleList(blocks)
             last = i == cfg.levels - 1
-            stage.downsample = nn.Identity() if last else Downsample(c, cfg.temporal_down[i], cfg.time_kernel(i))
+            stage.downsample = nn.Identity() if last else Downsample(c, cfg.temporal_down[i], cfg.time_kernel(i), cfg.resample_shortcut)
             self.down.append(stage)
         tk = cfg.time_kernel(cfg.levels - 1)
         self.mid = nn.Sequential(
@@ -69,15 +76,28 @@ class Encoder(nn.Module):
         )
         self.norm_out = norm(c_prev, g)
         self.conv_out = CausalConv3d(c_prev, 2 * cfg.latent_channels, (tk, 3, 3))
+        if cfg.logvar_init is not None:
+            with torch.no_grad():  # output channels [C, 2C) are the log-variance (see CausalVAE.encode)
+                self.conv_out.conv.bias[cfg.latent_channels :].fill_(cfg.logvar_init)
+        self.shortcut = _shortcut(cfg)
+        if self.shortcut is not None:
+            with torch.no_grad():  # the mean head learns a residual over the shortcut, starting from zero
+                self.conv_out.conv.weight[: cfg.latent_channels].zero_()
+                self.conv_out.conv.bias[: cfg.latent_channels].zero_()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # x: (B, 3, T', H', W')
         h = self.conv_in(x)
         for stage in self.down:
             for block in stage.blocks:
                 h = block(h)
             h = stage.downsample(h)
         h = self.mid(h)
-        return self.conv_out(F.silu(self.norm_out(h)))  # (B, 2C, T, H, W)
+        moments = self.conv_out(F.silu(self.norm_out(h)))  # (B, 2C, T, H, W): mean, logvar
+        if self.shortcut is None:
+            return moments
+        s = self.shortcut.to_latent(x)  # (B, C, T, H, W)
+        return moments + torch.cat([s, torch.zeros_like(s)], dim=1)
 
 
 class Decoder(nn.Module):
@@ -104,11 +124,16 @@ class Decoder(nn.Module):
             stage.blocks = nn.ModuleList(blocks)
             # Upsampling to level i-1 happens at the end of stage i (mirrors the encoder); its conv
             # runs at level i-1's resolution, so it takes that level's temporal kernel.
-            up = Upsample(c, cfg.temporal_down[i - 1], cfg.time_kernel(i - 1)) if i > 0 else None
+            up = Upsample(c, cfg.temporal_down[i - 1], cfg.time_kernel(i - 1), cfg.resample_shortcut) if i > 0 else None
             stage.upsample = up if up is not None else nn.Identity()
             self.up.append(stage)
         self.norm_out = norm(c_prev, g)
         self.conv_out = CausalConv3d(c_prev, cfg.in_channels, (cfg.time_kernel(0), 3, 3))
+        self.shortcut = _shortcut(cfg)
+        if self.shortcut is not None:
+            with torch.no_grad():  # pixels = shortcut + a learned residual that starts at zero
+                self.conv_out.conv.weight.zero_()
+                self.conv_out.conv.bias.zero_()
 
     @property
     def last_layer(self) -> torch.Tensor:
@@ -121,7 +146,8 @@ class Decoder(nn.Module):
             for block in stage.blocks:
                 h = block(h)
             h = stage.upsample(h)
-        return self.conv_out(F.silu(self.norm_out(h)))  # (B, 3, T', H', W')
+        out = self.conv_out(F.silu(self.norm_out(h)))  # (B, 3, T', H', W')
+        return out if self.shortcut is None else out + self.shortcut.to_pixels(z)
 
 
 @contextmanager

@@ -51,32 +51,56 @@ class FrameAttention(nn.Module):
         return x + o.reshape(b, t, c, h, w).transpose(1, 2)
 
 
-class Downsample(nn.Module):
+def frame_avg_pool2(x: torch.Tensor) -> torch.Tensor:
+    """(B, C, T, H, W) -> (B, C, T, H/2, W/2): 2x2 average pooling inside each frame."""
+    b, c, t, h, w = x.shape
+    y = F.avg_pool2d(x.transpose(1, 2).reshape(b * t, c, h, w), 2)  # (B*T, C, H/2, W/2)
+    return y.reshape(b, t, c, h // 2, w // 2).transpose(1, 2)
+
+
+class Downsample(StreamingModule):
     """Strided causal conv: halves H, W and (optionally) time keeping the leading frame.
 
     With kernel 3, stride 2 and two past-padding frames, 1 + 2m frames -> 1 + m frames and
     output j sees input frames <= 2j; the first output frame sees only the first input frame.
+
+    With `shortcut`, a parameter-free residual path is added (the space-to-channel shortcut of
+    DC-AE, Chen et al. 2024, at equal width: 2x2 average pooling, and in time the causal mean of
+    frames (2j-1, 2j), the leading frame paired with itself). It hands the deep levels a coarse copy
+    of the input from the first step, so a 16x compression autoencoder converges in far fewer steps.
     """
 
-    def __init__(self, channels: int, time: bool, time_kernel: int = 3) -> None:
+    def __init__(self, channels: int, time: bool, time_kernel: int = 3, shortcut: bool = False) -> None:
         super().__init__()
         kt = 3 if time else time_kernel  # halving time needs a window over past frames
+        self.time, self.shortcut = time, shortcut
         self.conv = CausalConv3d(channels, channels, (kt, 3, 3), stride=(2 if time else 1, 2, 2))
 
+    def _shortcut(self, x: torch.Tensor) -> torch.Tensor:
+        if self.time:
+            if not self.streaming or self.first_chunk:
+                x = torch.cat([x[:, :, :1], x], dim=2)  # leading frame pairs with itself: 1 + 2m -> 2 + 2m
+            if self.streaming:
+                self.first_chunk = False
+            b, c, t, h, w = x.shape
+            x = x.reshape(b, c, t // 2, 2, h, w).mean(3)  # (B, C, T/2, H, W); later chunks are even-length
+        return frame_avg_pool2(x)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.conv(x)
+        y = self.conv(x)
+        return y + self._shortcut(x) if self.shortcut else y
 
 
 class Upsample(StreamingModule):
-    """Nearest x2 in H, W (and time), then a causal conv.
+    """Nearest x2 in H, W (and time), then a causal conv (plus the upsampled input with `shortcut`).
 
     In time, latent frame 0 yields one frame and each later latent frame two (1 + m -> 1 + 2m),
     mirroring the encoder: the repeat doubles every frame and the very first copy is dropped.
     """
 
-    def __init__(self, channels: int, time: bool, time_kernel: int = 3) -> None:
+    def __init__(self, channels: int, time: bool, time_kernel: int = 3, shortcut: bool = False) -> None:
         super().__init__()
-        self.time = time
+        self.time, self.shortcut = time, shortcut
         self.conv = CausalConv3d(channels, channels, (time_kernel, 3, 3))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -89,4 +113,5 @@ class Upsample(StreamingModule):
                 self.first_chunk = False
         y = F.interpolate(x.transpose(1, 2).reshape(-1, c, h, w), scale_factor=2.0, mode="nearest")
         y = y.reshape(b, -1, c, 2 * h, 2 * w).transpose(1, 2)  # (B, C, T_out, 2H, 2W)
-        return self.conv(y)
+        # shortcut: the nearest-upsampled input itself (channel-to-space shortcut of DC-AE at equal width)
+        return self.conv(y) + y if self.shortcut else self.conv(y)

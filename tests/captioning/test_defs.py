@@ -30,7 +30,12 @@ def test_rebalance_schedule_runs_rebalancing_on_the_preset_cron() -> None:
     sched = D.rebalance_schedule
     assert sched.cron_schedule == D._schedule_settings().schedule_cron
     assert sched.job_name == "rebalance_job"
-    sel = D.rebalance_job.selection
-    merged = dg.Definitions.merge(D.defs, dg.Definitions(assets=[dg.AssetSpec("deduplicated_clips"), dg.AssetSpec("synthetic_world")], resources=build_resources()))
-    resolved = sel.resolve(merged.get_repository_def().asset_graph)
-    assert dg.AssetKey("training_dataset") in resolved and dg.AssetKey("captioner") not in resolved
+    from orchestration.definitions import defs as full
+
+    resolved = D.rebalance_job.selection.resolve(full.resolve_asset_graph())
+    names = {k.to_user_string() for k in resolved}
+    # rebalancing and what is stale below it (packing, the curriculum), never what is upstream
+    assert {"training_dataset", "packed_latents", "dit_t2i", "dit_continue_training"} <= names
+    assert "captioner" not in names and "captions" not in names
+    # partitioned assets cannot share a job with unpartitioned ones; they run on their own
+    assert "sft_specialists" not in names and "benchmark_generations" not in names

@@ -44,9 +44,12 @@ def test_image_is_first_frame_of_video(tiny_cfg):
     torch.testing.assert_close(image, video[:, :, :1], rtol=0, atol=1e-6)
 
 
+@pytest.mark.parametrize("shortcut", [False, True])
 @pytest.mark.parametrize("changed_frame", [1, 4, 5, 8])
-def test_encoder_causality(tiny_cfg, changed_frame):
-    vae = _vae(tiny_cfg)
+def test_encoder_causality(tiny_cfg, changed_frame, shortcut):
+    from dataclasses import replace
+
+    vae = _vae(replace(tiny_cfg, resample_shortcut=shortcut))
     x = torch.rand(1, 3, 9, 32, 32) * 2 - 1
     x2 = x.clone()
     x2[:, :, changed_frame] = torch.rand_like(x2[:, :, changed_frame]) * 2 - 1
@@ -72,11 +75,11 @@ def test_decoder_causality(tiny_cfg):
     assert (a[:, :, 5:9] - b[:, :, 5:9]).abs().max().item() > 0
 
 
-@pytest.mark.parametrize("time_kernels", [None, (1, 1, 3, 3, 3)])
-def test_chunked_equals_whole(tiny_cfg, time_kernels):
+@pytest.mark.parametrize("time_kernels,shortcut", [(None, False), ((1, 1, 3, 3, 3), False), ((1, 1, 3, 3, 3), True)])
+def test_chunked_equals_whole(tiny_cfg, time_kernels, shortcut):
     from dataclasses import replace
 
-    vae = _vae(replace(tiny_cfg, time_kernels=time_kernels))
+    vae = _vae(replace(tiny_cfg, time_kernels=time_kernels, resample_shortcut=shortcut))
     x = torch.rand(1, 3, 17, 32, 32) * 2 - 1
     with torch.no_grad():
         whole = vae.encode(x)
@@ -91,6 +94,14 @@ def test_chunked_equals_whole(tiny_cfg, time_kernels):
         torch.testing.assert_close(vae.decode(whole.mean), y, rtol=0, atol=0)
     with pytest.raises(ValueError, match="multiple of 4"):
         vae.encode_chunked(x, 6)
+
+
+def test_logvar_init_sets_posterior_noise(tiny_cfg):
+    from dataclasses import replace
+
+    vae = _vae(replace(tiny_cfg, logvar_init=-8.0))
+    post = vae.encode(torch.rand(1, 3, 5, 32, 32) * 2 - 1)
+    assert post.std.mean().item() < 0.1  # default init gives std ~ 1 (noise drowning the latent)
 
 
 def test_chunk_cache_is_bounded(tiny_cfg):
