@@ -42,6 +42,7 @@ demo: venv $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/seedflow demo
 
 test: venv
+	@mkdir -p $(DAGSTER_HOME)
 	$(BIN)/python -m pytest -m "not slow" -p no:cacheprovider
 
 bench: venv

@@ -23,6 +23,7 @@ def main(argv: list[str]) -> int:
         print(f"==> benchmark {name}", flush=True)
         try:
             mod = importlib.import_module(f"benchmarks.{name}")
+            sys.argv = [f"benchmarks/{name}.py"]  # scripts with their own flags run with defaults
             mod.main()
         except Exception as exc:  # one broken benchmark must not hide the others' figures
             print(f"!! {name} failed: {type(exc).__name__}: {exc}", flush=True)

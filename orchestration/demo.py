@@ -86,6 +86,8 @@ def run_demo(only: list[str] | None = None, summary_table: bool = True, start_at
                 partition_key=pk,
                 raise_on_error=False,
                 tags={"seedflow/demo": "1"},
+                # The console shows INFO and up; every DEBUG event is still in the run's log in the UI.
+                run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
             )
             if not result.success:
                 print(f"\n!! {label} failed; see the run in the Dagster UI (make ui) or the log above.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -35,10 +36,13 @@ def test_every_group_has_its_assets() -> None:
     assert graph.get(next(k for k in graph.get_all_asset_keys() if k.to_user_string() == "merged_model")).parent_keys
 
 
-def test_dagster_cli_validates_the_workspace() -> None:
+def test_dagster_cli_validates_the_workspace(tmp_path: Path) -> None:
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    env = {**os.environ, "DAGSTER_HOME": str(home)}
     out = subprocess.run(
         [str(Path(sys.executable).parent / "dagster"), "definitions", "validate", "-w", "workspace.yaml"],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=300, env=env,
     )
     assert out.returncode == 0, out.stdout + out.stderr
 
