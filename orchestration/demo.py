@@ -75,6 +75,7 @@ def run_demo(only: list[str] | None = None, summary_table: bool = True, start_at
             continue
         t0 = time.time()
         partitions = _partition_keys(assets_def, instance)
+        failed: list[str] = []
         for pk in partitions:
             label = f"{name}[{pk}]" if pk else name
             print(f"==> materializing {label} ({group})", flush=True)
@@ -91,7 +92,14 @@ def run_demo(only: list[str] | None = None, summary_table: bool = True, start_at
             )
             if not result.success:
                 print(f"\n!! {label} failed; see the run in the Dagster UI (make ui) or the log above.")
-                return 1
+                if pk is None:
+                    return 1
+                failed.append(pk)  # one bad partition does not stop its siblings
+        if partitions and len(failed) == len(partitions):
+            print(f"!! every partition of {name} failed; stopping")
+            return 1
+        if failed:
+            print(f"!! {name}: partitions {failed} failed; continuing with the {len(partitions) - len(failed)} that succeeded")
         done.add(name)
         timings.append((name, time.time() - t0, len(partitions)))
     if summary_table:

@@ -199,7 +199,8 @@ def pack_clips(
                 "caption_long_en": clip.get("caption_long_en"), "caption_short_en": clip.get("caption_short_en"),
                 "caption_long_zh": clip.get("caption_long_zh"), "caption_short_zh": clip.get("caption_short_zh"),
                 "text_keys": text_keys(settings),
-                "category": clip.get("subject"), "aesthetic_score": clip.get("aesthetic_score"),
+                "category": clip.get("style"),  # the SFT specialists' category: the clip's visual style
+                "aesthetic_score": clip.get("aesthetic_score"),
                 "motion_score": clip.get("motion_score"),
             }
             for name, t in tensors.items():
