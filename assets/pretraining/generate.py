@@ -90,8 +90,7 @@ def generate(
             for img, idx in conditions:
                 idx = idx % frames
                 pix = torch.from_numpy(img).permute(2, 0, 1).float().div(127.5).sub(1.0)  # (3, H', W')
-                z = model.vae.encode(pix[None, :, None])  # (1, C, 1, h, w): a single frame is an image
-                z = z[0] if isinstance(z, tuple) else z
+                z = _latent(model.vae, model.vae.encode(pix[None, :, None]))  # (1, C, 1, h, w): an image
                 known[:, :, idx] = z[:, :, 0, :h, :w]
                 known_mask[:, idx] = 1.0
         lat = sample_latents(
@@ -100,11 +99,23 @@ def generate(
             seed=seed + i, steps=steps, method=method, cfg_scale=cfg_scale, known=known, known_mask=known_mask,
         )
         with torch.no_grad():
-            video = model.vae.decode(lat)  # (1, 3, T', H', W')
+            # the DiT works on normalised latents (as packed); the VAE decodes raw ones
+            denorm = getattr(model.vae, "denormalize_latents", None)
+            video = model.vae.decode(denorm(lat) if denorm else lat)  # (1, 3, T', H', W')
         from assets.encoding.video_io import to_uint8
 
         out.append(to_uint8(video[0]))
     return out
+
+
+def _latent(vae: Any, encoded: Any) -> torch.Tensor:
+    """The posterior's mode, normalised as packed_latents stores it for the DiT."""
+    if not isinstance(encoded, torch.Tensor) and hasattr(encoded, "mode"):  # a posterior (Tensor.mode is a statistic)
+        z = encoded.mode()
+    else:
+        z = encoded[0] if isinstance(encoded, tuple) else encoded
+    norm = getattr(vae, "normalize_latents", None)
+    return norm(z) if norm else z
 
 
 def _read_image(spec: str) -> tuple[np.ndarray, int]:

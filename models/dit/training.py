@@ -157,7 +157,9 @@ class DiTTrainingModule(L.LightningModule):
         return torch.utils.data.DataLoader(LatentDataset(self.source), batch_sampler=sampler, collate_fn=collate)
 
     def val_dataloader(self) -> Any:
-        return self.val_batches if self.val_batches else []
+        # The batches are pre-formed (grouped by shape); batch_size=None yields them as they are. A bare
+        # list would be read by Lightning as one dataloader per batch.
+        return torch.utils.data.DataLoader(self.val_batches, batch_size=None) if self.val_batches else []
 
     # --- steps --------------------------------------------------------------------------------
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor | None:
