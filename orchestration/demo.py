@@ -123,26 +123,30 @@ def summary(instance: dg.DagsterInstance, timings: list[tuple[str, float, int]],
         f"  MLflow runs             {root / 'mlflow'}",
         f"  Dagster instance        {os.environ.get('DAGSTER_HOME', '(DAGSTER_HOME unset)')}",
     ]
-    report = root / "reports" / "benchmark_report.html"
-    if report.exists():
-        lines.append(f"  benchmark report        {report}")
+    report = _latest_path(instance, "benchmark_report", "report")
+    if report:
+        lines.append(f"  benchmark report        {report}  (open it in a browser)")
     return "\n".join(lines)
 
 
-_FIGURE_KEYS = (
-    "files_seen", "ingested", "quarantined", "videos", "shots", "rows", "kept", "dropped",
-    "clips_rows", "val/psnr", "final_loss", "accuracy",
-)
+def _latest_path(instance: dg.DagsterInstance, asset: str, key: str) -> str:
+    ev = instance.get_latest_materialization_event(dg.AssetKey(asset))
+    if ev is None or ev.asset_materialization is None or key not in ev.asset_materialization.metadata:
+        return ""
+    return str(ev.asset_materialization.metadata[key].value)
 
 
 def _figures(instance: dg.DagsterInstance, key: dg.AssetKey) -> str:
+    """The first few numeric figures of the asset's latest materialization (its counts and scores)."""
     ev = instance.get_latest_materialization_event(key)
     if ev is None or ev.asset_materialization is None:
         return ""
-    md: dict[str, Any] = ev.asset_materialization.metadata
     out = []
-    for k in _FIGURE_KEYS:
-        if k in md:
-            v = md[k].value
-            out.append(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}")
-    return ", ".join(out[:5])
+    for k, v in ev.asset_materialization.metadata.items():
+        value = v.value
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue
+        out.append(f"{k}={value:.4g}" if isinstance(value, float) else f"{k}={value}")
+        if len(out) == 4:
+            break
+    return ", ".join(out)
