@@ -254,7 +254,7 @@ def render_report(data: ReportData) -> RenderedReport:
         md.append("_Fewer than two models were benchmarked; nothing to compare yet._")
     else:
         for (a, b), grp in progress.groupby(["from", "to"], sort=False):
-            parts = [f"{r.dimension}: {r.verdict} (GSB {r.gsb:+.2f} [{r.low:+.2f}, {r.high:+.2f}], Likert {r.likert_delta:+.2f})"
+            parts = [f"{r.dimension}: {r.verdict} (GSB {r.gsb:+.2f} [{r.low:+.2f}, {r.high:+.2f}]{_likert(r.likert_delta)})"
                      for r in grp.itertuples()]
             md.append(f"- **{a} -> {b}**: " + "; ".join(parts))
         best = progress.loc[progress["gsb"].abs().idxmax()]
@@ -301,3 +301,8 @@ def render_report(data: ReportData) -> RenderedReport:
         f"<h1>{html.escape(data.title)}</h1>{body}</body></html>"
     )
     return RenderedReport(page, markdown, pngs, progress)
+
+
+def _likert(delta: float) -> str:
+    """The Likert change, or nothing for a dimension without a Likert scale (`overall` is a vote)."""
+    return "" if delta != delta else f", Likert {delta:+.2f}"
