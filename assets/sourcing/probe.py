@@ -61,11 +61,15 @@ class Rejection:
 
 
 def _rotation(stream: av.video.stream.VideoStream, frame: av.VideoFrame | None) -> int:
-    # PyAV exposes display-matrix rotation on frames (side data) in recent versions.
+    """Clockwise degrees (0/90/180/270) to turn decoded frames upright; the pipeline's `rotation`.
+
+    PyAV reads the display matrix as the angle it rotates the frame COUNTERclockwise (a phone held
+    upright writes -90), so it is negated here; the legacy `rotate` tag is already clockwise.
+    """
     if frame is not None:
         rot = getattr(frame, "rotation", None)
         if rot:
-            return int(rot) % 360
+            return int(round(-float(rot) / 90.0)) * 90 % 360
     meta = stream.metadata or {}
     try:
         return int(meta.get("rotate", 0)) % 360
