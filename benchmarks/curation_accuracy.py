@@ -25,7 +25,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from assets.curation.analysis import analyse_video  # noqa: E402
-from assets.curation.clips import segment_scores  # noqa: E402
+from assets.curation.clips import cell_mask, segment_scores  # noqa: E402
 from assets.curation.dedup import shot_embedding, similar_pairs  # noqa: E402
 from assets.curation.overlays import best_crop, detect_overlays, iou, scale_box  # noqa: E402
 from assets.curation.settings import CurationSettings  # noqa: E402
@@ -49,6 +49,21 @@ def _match_cuts(pred: list[int], truth: list[int], tol: int) -> int:
             used.add(hit[0])
             tp += 1
     return tp
+
+
+def duplicate_pair_scores(embeds: list[np.ndarray], groups: list[int], s: CurationSettings, names: list[str]) -> dict[str, Any]:
+    """Near-duplicate shot pairs found by `dedup.similar_pairs` vs the world's duplicate groups (-1: none).
+    Also the pair comparisons the clustering made against the n(n-1)/2 of an exhaustive search."""
+    g = np.array(groups)
+    stats: dict[str, int] = {}
+    pairs = similar_pairs(np.stack(embeds), s.dedup_similarity, s.dedup_clusters, s.dedup_assign, s.seed, stats=stats) if embeds else set()
+    truth = {(i, j) for i in range(len(g)) for j in range(i + 1, len(g)) if g[i] >= 0 and g[i] == g[j]}
+    tp = len(pairs & truth)
+    return {
+        "true_pairs": len(truth), "predicted_pairs": len(pairs), "precision": tp / max(1, len(pairs)), "recall": tp / max(1, len(truth)),
+        "missed": sorted([names[i], names[j]] for i, j in truth - pairs), "false": sorted([names[i], names[j]] for i, j in pairs - truth),
+        "comparisons": stats.get("comparisons", 0), "exhaustive_comparisons": len(g) * (len(g) - 1) // 2,
+    }  # fmt: skip
 
 
 def evaluate_world(world_dir: Path, s: CurationSettings, safety=None, aesthetic=None) -> dict[str, Any]:
@@ -88,12 +103,13 @@ def evaluate_world(world_dir: Path, s: CurationSettings, safety=None, aesthetic=
             if best is None or cover < 0.8 * (hi - lo) or cover < 0.6 * best.n:
                 rows.append({"video_id": vid, "shot": r["shot_index"], "evaluable": False})
                 continue
-            sc = segment_scores(best)
             ef = best.edge_count / max(1, best.n)
             overlays = detect_overlays(ef, s)
             boxes = [scale_box(o.box, sx, sy, a.width, a.height, 0.0) for o in overlays]
             padded = [scale_box(o.box, sx, sy, a.width, a.height, s.overlay_pad) for o in overlays]
             crop = best_crop(padded, a.width, a.height, s)
+            # As clip_analysis does: the scores of the picture the crop keeps (overlays left out).
+            sc = segment_scores(best, cell_mask(crop, a.width, a.height, best.grid) if crop and padded else None)
             thumbs = np.stack([t for _, t in best.thumbs])
             row = {
                 "video_id": vid, "shot": r["shot_index"], "evaluable": True, "defects": list(r["defects"]),
@@ -113,7 +129,9 @@ def evaluate_world(world_dir: Path, s: CurationSettings, safety=None, aesthetic=
                         min(crop[2], gtb[2]) <= max(crop[0], gtb[0]) or min(crop[3], gtb[3]) <= max(crop[1], gtb[1])
                     )
             rows.append(row)
-            embeds.append(shot_embedding([t for _, t in best.thumbs]))
+            # Dedup embeds the rectified picture, as `deduplicated_clips` does (crop as frame fractions).
+            frac = None if crop is None else (crop[0] / a.width, crop[1] / a.height, crop[2] / a.width, crop[3] / a.height)
+            embeds.append(shot_embedding([t for _, t in best.thumbs], frac))
             groups.append(-1 if r["dup_group"] is None else int(r["dup_group"]))
     seconds = time.perf_counter() - t0
     ev = [r for r in rows if r["evaluable"]]
@@ -121,7 +139,7 @@ def evaluate_world(world_dir: Path, s: CurationSettings, safety=None, aesthetic=
     def flag(key: str) -> np.ndarray:
         return np.array([key in r["defects"] for r in ev])
 
-    col = {k: np.array([r[k] for r in ev]) for k in ("sharpness", "jitter", "motion", "luminance", "safety")}
+    col = {k: np.array([r[k] for r in ev]) for k in ("sharpness", "jitter", "change", "luminance", "safety")}
     out: dict[str, Any] = {
         "videos": len(by_video),
         "frames": frames,
@@ -137,7 +155,7 @@ def evaluate_world(world_dir: Path, s: CurationSettings, safety=None, aesthetic=
         "fades": {"found": soft["fade"][0], "n": soft["fade"][1]},
         "blur": _pr(col["sharpness"] < s.blur_threshold, flag("blur")),
         "jitter": _pr(col["jitter"] > s.jitter_threshold, flag("jitter")),
-        "static": _pr(col["motion"] < s.static_threshold, flag("static")),
+        "static": _pr(col["change"] < s.static_threshold, flag("static")),
         "low_light": _pr(col["luminance"] < s.low_light_threshold, flag("low_light")),
     }
     if safety is not None:
@@ -151,11 +169,7 @@ def evaluate_world(world_dir: Path, s: CurationSettings, safety=None, aesthetic=
         "false_positive_shots": int(sum(1 for r in ev if r["overlay"] == "none" and r["n_boxes"] > 0)),
         "clean_shots": int(sum(1 for r in ev if r["overlay"] == "none")),
     }
-    g = np.array(groups)
-    pairs = similar_pairs(np.stack(embeds), s.dedup_similarity, s.dedup_clusters, s.dedup_assign, s.seed) if embeds else set()
-    truth = {(i, j) for i in range(len(g)) for j in range(i + 1, len(g)) if g[i] >= 0 and g[i] == g[j]}
-    tp = len(pairs & truth)
-    out["duplicates"] = {"true_pairs": len(truth), "predicted_pairs": len(pairs), "precision": tp / max(1, len(pairs)), "recall": tp / max(1, len(truth))}
+    out["duplicates"] = duplicate_pair_scores(embeds, groups, s, [f"{r['video_id']}:{r['shot']}" for r in ev])
     out["per_shot"] = [{k: v for k, v in r.items() if k != "defects"} | {"defects": ",".join(r.get("defects", []))} for r in rows]
     return out
 

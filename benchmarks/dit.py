@@ -51,9 +51,10 @@ from models.flow import FlowConfig  # noqa: E402
 OUT = Path(__file__).resolve().parent / "results" / "dit.json"
 WIDTH, HEADS, MLP_RATIO, TEXT, GRID = 128, 4, 4.0, 16, 16
 WINDOWS = (8, 4)  # temporal_window of the small/paper presets (8) and of the tiny preset (4)
-FRAMES = (4, 8, 16, 32, 64)
+FRAMES = (4, 8, 16, 32, 64, 128)
 ROUNDS = 3  # interleaved rounds for every size below the largest
-ROUNDS_LARGEST = 2  # 64 frames: a full 3D block costs ~15 s of CPU per forward+backward here
+ROUNDS_LARGEST = 2  # 128 frames: a full 3D block costs ~25 s of CPU per forward+backward here
+PRESETS = ("tiny", "small", "paper")
 
 
 def machine() -> dict:
@@ -209,6 +210,18 @@ def block_timings(frames_list=FRAMES, rounds: int = ROUNDS, rounds_largest: int 
         summary[f"speedup_at_largest_w{win}"] = largest[f"speedup_w{win}"]
         summary[f"ceiling_speedup_w{win}"] = GRID * GRID / win**2
         summary[f"target_4x_met_at_largest_w{win}"] = largest[f"speedup_w{win}"] >= 4.0
+        summary[f"flop_model_speedup_at_largest_w{win}"] = largest[f"flop_model_w{win}"]["speedup"]
+        summary[f"growth_exponent_decoupled_w{win}_upper"] = growth(rows[-3:], key)
+        summary[f"time_fit_decoupled_w{win}"] = linear_quadratic_fit(rows, key)
+    summary["growth_exponent_full_3d_upper"] = growth(rows[-3:], "full_3d_cpu_s")
+    summary["time_fit_full_3d"] = linear_quadratic_fit(rows, "full_3d_cpu_s")
+    for win in WINDOWS:
+        # the FLOP model's prediction for the quadratic parts: temporal attention is w^2 / (H*W) of full attention
+        fit = summary[f"time_fit_decoupled_w{win}"]
+        fit["quadratic_ratio_to_full_3d"] = fit["quadratic_s_per_frame2"] / summary["time_fit_full_3d"]["quadratic_s_per_frame2"]
+        fit["quadratic_ratio_flop_model"] = win**2 / (GRID * GRID)
+    summary["upper_fit_frames"] = [r["latent_frames"] for r in rows[-3:]]
+    summary["preset_temporal_window"] = preset_windows()
     q_full = (b, HEADS, TEXT + 16 * h * w, WIDTH // HEADS)
     kernels = {
         "full_3d": _sdpa_kernels(q_full, (b, 1, 1, q_full[2])),
@@ -227,6 +240,42 @@ def growth(rows: list[dict], key: str) -> float:
     ys = [math.log(r[key]["median"]) for r in rows]
     mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
     return sum((a - mx) * (b - my) for a, b in zip(xs, ys)) / sum((a - mx) ** 2 for a in xs)
+
+
+def linear_quadratic_fit(rows: list[dict], key: str) -> dict:
+    """Least-squares fit of median time = a*T + b*T^2 (relative errors: each row divided by its time,
+    so the small sizes count as much as the large ones). `quadratic_share_at_largest` is b*T^2 over the
+    fitted total at the largest T: how much of the cost there is the part that grows quadratically."""
+    ts = [float(r["latent_frames"]) for r in rows]
+    ys = [r[key]["median"] for r in rows]
+    # weighted normal equations for the two-column design [T, T^2] with weights 1/y^2
+    s11 = sum(t * t / y**2 for t, y in zip(ts, ys))
+    s12 = sum(t**3 / y**2 for t, y in zip(ts, ys))
+    s22 = sum(t**4 / y**2 for t, y in zip(ts, ys))
+    r1 = sum(t * y / y**2 for t, y in zip(ts, ys))
+    r2 = sum(t * t * y / y**2 for t, y in zip(ts, ys))
+    det = s11 * s22 - s12 * s12
+    a, b = (r1 * s22 - r2 * s12) / det, (s11 * r2 - s12 * r1) / det
+    t_max = ts[-1]
+    return {"linear_s_per_frame": a, "quadratic_s_per_frame2": b,
+            "quadratic_share_at_largest": b * t_max**2 / (a * t_max + b * t_max**2),
+            "max_rel_residual": max(abs(a * t + b * t * t - y) / y for t, y in zip(ts, ys))}
+
+
+def preset_windows() -> dict:
+    """temporal_window and largest latent grid of each preset's DiT (what the benchmark's windows stand for)."""
+    import yaml
+
+    root = Path(__file__).resolve().parents[1] / "orchestration" / "presets"
+    out = {}
+    for name in PRESETS:
+        path = root / name / "pretraining.yaml"
+        if path.exists():
+            data = yaml.safe_load(path.read_text())
+            grids = [st.get("latent_grid", 0) for st in (data.get("stages") or {}).values()]
+            out[name] = {"temporal_window": data.get("dit", {}).get("temporal_window"),
+                         "largest_latent_grid": max(grids, default=None)}
+    return out
 
 
 def local_growth(rows: list[dict], key: str) -> list[float]:

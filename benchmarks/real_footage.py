@@ -10,8 +10,9 @@ Part 2, VP9 in WebM and HEVC; variable frame rate (irregular timestamps); and a 
 in the MP4 track header, as phones write it.
 
 It is not footage from the wild (no internet here, no camera): the pictures are real, the camera is not.
-Figures: cut precision / recall / F1 within one frame per variant, the probe's rotation and VFR reading,
-and whether the analysis frames come out upright.
+Figures: cut precision / recall / F1 within one frame per variant (matched in seconds, so a VFR source
+whose frame count drifts from its clock is caught), the probe's rotation reading, and whether clips
+written by the curation clip writer come out upright.
 
     python -m benchmarks.real_footage [--shots N]
 """
@@ -57,7 +58,7 @@ class FootageSpec:
     codec: str = "libx264"  # libx264 | mpeg4 | libvpx-vp9 | libx265
     suffix: str = ".mp4"
     fps: int = 24
-    vfr: bool = False  # irregular frame intervals (1-3 ticks of 1/(2 fps)), mean ~ the nominal rate
+    vfr: bool = False  # the frame interval changes between shots (1 or 3 ticks of 1/(2 fps)) and jitters
     rotation: int = 0  # 0 | 90 | 270: frames stored sideways, the track header says how to turn them
     width: int = 320  # display size (upright)
     height: int = 180
@@ -134,7 +135,13 @@ def write_footage(spec: FootageSpec, out_dir: Path) -> Footage:
     cuts = [int(c) for c in np.cumsum(spec.shot_frames)[:-1]]
     stored = frames if spec.rotation == 0 else np.rot90(frames, k=spec.rotation // 90, axes=(1, 2))
     path = out_dir / f"{spec.name}{spec.suffix}"
-    ticks = rng.integers(1, 4, len(frames)) if spec.vfr else np.full(len(frames), 2)  # ticks of 1 / (2 fps)
+    # ticks of 1 / (2 fps). VFR as phones write it: the rate changes from shot to shot (here 2x, then
+    # 2/3x the nominal rate, alternating), with single-frame jitter on top
+    if spec.vfr:
+        ticks = np.concatenate([np.full(n, 1 if k % 2 == 0 else 3) for k, n in enumerate(spec.shot_frames)])
+        ticks = ticks + (rng.random(len(ticks)) < 0.1)
+    else:
+        ticks = np.full(len(frames), 2)
     pts = np.concatenate([[0], np.cumsum(ticks)[:-1]])
     with av.open(str(path), "w") as c:
         st = c.add_stream(spec.codec, rate=spec.fps)
@@ -188,8 +195,8 @@ def default_specs(shot_frames: tuple[int, ...] = (30, 42, 24, 36, 48, 30)) -> li
     ]
 
 
-def match_cuts(found: list[int], truth: list[int], tol: int = 1) -> dict:
-    """Greedy one-to-one matching of detected to true cut frames within `tol` frames."""
+def match_cuts(found: list[float], truth: list[float], tol: float = 1) -> dict:
+    """Greedy one-to-one matching of detected to true cuts (frames or seconds) within `tol`."""
     free = sorted(truth)
     tp = 0
     for f in sorted(found):
@@ -222,7 +229,12 @@ def evaluate(footage: Footage, curation_settings, sourcing_settings, tmp: Path) 
         "analysis_size": [a.analysis_w, a.analysis_h], "upright": orientation["upright"],
         "orientation": orientation,
         "cuts_true": footage.cuts, "cuts_found": [int(c) for c in a.cuts], "cut_kinds": a.cut_kinds,
-        **match_cuts(a.cuts, footage.cuts), "analysis_s": seconds,
+        # matched in seconds (frame index / fps of the constant-rate view vs the true presentation time),
+        # so a VFR source whose frame count drifts from its clock is caught; tolerance one frame
+        "cut_times_true_s": [round(footage.pts_s[c], 4) for c in footage.cuts],
+        "cut_times_found_s": [round(c / a.fps, 4) for c in a.cuts],
+        **match_cuts([c / a.fps for c in a.cuts], [footage.pts_s[c] for c in footage.cuts], tol=1.01 / a.fps),
+        "analysis_s": seconds,
     }
 
 

@@ -34,6 +34,9 @@ DIMENSION_LABELS = {
 }
 
 
+ABLATION_TITLE = "Ablation: temporal layers see text (motion quality)"
+
+
 @dataclass
 class ReportData:
     title: str
@@ -45,7 +48,9 @@ class ReportData:
     shots: pd.DataFrame  # model, requested, detected, videos
     judges: pd.DataFrame  # judge, accuracy, floor, passed
     samples: dict[str, np.ndarray] = field(default_factory=dict)  # model -> frames strip [H, W, 3]
-    ablation: pd.DataFrame | None = None  # variant, model, motion_quality (raw), likert, gsb vs baseline
+    ablation: pd.DataFrame | None = None  # `ablation_table`: baseline and variant in the motion dimension
+    ablation_summary: str = ""  # one sentence: what the ablation found, with its intervals
+    extra_models: list[str] = field(default_factory=list)  # shown in plots, not part of the curriculum chain
     references: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     calibration: pd.DataFrame | None = None  # dimension, low, high, source
@@ -176,6 +181,74 @@ def stage_progress(gsb: pd.DataFrame, likert: pd.DataFrame, models: list[str]) -
     return pd.DataFrame(rows)
 
 
+MOTION_METRICS = ("temporal_flicker", "proxy_motion_smoothness", "proxy_warping_error", "proxy_dynamic_degree")
+
+
+def ablation_table(
+    videos: pd.DataFrame,
+    likert: pd.DataFrame,
+    gsb: pd.DataFrame,
+    *,
+    variant: str,
+    baseline: str,
+    n_boot: int = 1000,
+    alpha: float = 0.05,
+    seed: int = 0,
+) -> tuple[pd.DataFrame, str]:
+    """The temporal-text ablation in the motion-quality dimension: baseline row, variant row, and a verdict.
+
+    videos: per-video scores (model, prompt_id, motion_quality, optional `metrics` JSON with the motion
+    terms). Per model: mean raw motion quality with a percentile bootstrap interval over prompts, the
+    Likert score, and the mean of each motion term. Variant row: the paired difference variant - baseline
+    over the prompts both generated (one bootstrap draw of prompts serves both), and the GSB of variant vs
+    baseline on motion quality with its interval from the arena. The verdict calls a difference only when
+    the paired interval excludes 0.
+    """
+    import json
+
+    rng = np.random.default_rng(seed)
+    mq = videos.pivot_table(index="prompt_id", columns="model", values="motion_quality", aggfunc="mean")
+    if variant not in mq.columns or baseline not in mq.columns:
+        return pd.DataFrame(), ""
+    both = mq[[baseline, variant]].dropna()
+    n = len(both)
+    draws = rng.integers(0, n, size=(n_boot, n)) if n else np.zeros((n_boot, 0), int)
+    q = [alpha / 2, 1 - alpha / 2]
+    rows = []
+    for m in (baseline, variant):
+        vals = both[m].to_numpy()
+        lo, hi = np.quantile(vals[draws].mean(1), q) if n else (np.nan, np.nan)
+        lk = likert[(likert["model"] == m) & (likert["dimension"] == "motion_quality")]["likert"]
+        row = {"model": m, "temporal_sees_text": m == variant, "prompts": n, "motion_raw": float(vals.mean()) if n else np.nan,
+               "motion_low": float(lo), "motion_high": float(hi), "motion_likert": float(lk.iloc[0]) if len(lk) else np.nan}
+        if "metrics" in videos.columns:
+            sub = videos[(videos["model"] == m) & videos["prompt_id"].isin(both.index)]
+            parsed = [json.loads(x) if isinstance(x, str) and x else {} for x in sub["metrics"]]
+            for k in MOTION_METRICS:
+                xs = [p[k] for p in parsed if k in p]
+                row[k] = float(np.mean(xs)) if xs else np.nan
+        rows.append(row)
+    diff = (both[variant] - both[baseline]).to_numpy()
+    d_lo, d_hi = np.quantile(diff[draws].mean(1), q) if n else (np.nan, np.nan)
+    rows[1].update({"delta_vs_baseline": float(diff.mean()) if n else np.nan, "delta_low": float(d_lo), "delta_high": float(d_hi)})
+    g = gsb[(gsb["dimension"] == "motion_quality") & (((gsb["model_a"] == variant) & (gsb["model_b"] == baseline)) |
+                                                       ((gsb["model_a"] == baseline) & (gsb["model_b"] == variant)))]
+    if len(g):
+        r = g.iloc[0]
+        flip = r["model_a"] != variant  # GSB of (a vs b) = -GSB of (b vs a); the interval flips too
+        rows[1].update({"gsb_vs_baseline": -float(r["score"]) if flip else float(r["score"]),
+                        "gsb_low": -float(r["high"]) if flip else float(r["low"]),
+                        "gsb_high": -float(r["low"]) if flip else float(r["high"])})
+    table = pd.DataFrame(rows)
+    verdict = ("better" if d_lo > 0 else "worse" if d_hi < 0 else "not significantly different") if n else "not measured"
+    gsb_txt = (f", GSB {rows[1]['gsb_vs_baseline']:+.2f} [{rows[1]['gsb_low']:+.2f}, {rows[1]['gsb_high']:+.2f}]"
+               if "gsb_vs_baseline" in rows[1] else "")
+    summary = (f"With temporal layers that see the text, motion quality is {verdict} than the default ({variant} vs "
+               f"{baseline}, same stages, data, seeds and steps): paired change {rows[1]['delta_vs_baseline']:+.3f} "
+               f"[{d_lo:+.3f}, {d_hi:+.3f}] over {n} prompts{gsb_txt}.")
+    return table, summary
+
+
 def _table(df: pd.DataFrame, floatfmt: str = "{:.3f}") -> str:
     if df is None or df.empty:
         return "<p><em>(none)</em></p>"
@@ -220,7 +293,8 @@ class RenderedReport:
 
 
 def render_report(data: ReportData) -> RenderedReport:
-    order_all = list(data.models) + [r for r in data.references if r not in data.models]
+    order_all = list(data.models) + [m for m in data.extra_models if m not in data.models]
+    order_all += [r for r in data.references if r not in order_all]
     pngs = {
         "dimensions.png": plot_dimensions(data.likert, order_all),
         "categories.png": plot_category_heatmap(data.categories, order_all),
@@ -264,7 +338,7 @@ def render_report(data: ReportData) -> RenderedReport:
            "## Multi-shot: requested vs produced shots", markdown_table(shots_summary, "{:.2f}"), "",
            "## Judges (held-out accuracy vs floor)", markdown_table(data.judges, "{:.3f}")]
     if data.ablation is not None and not data.ablation.empty:
-        md += ["", "## Ablation: temporal-text option (motion dimension)", markdown_table(data.ablation, "{:.3f}")]
+        md += ["", f"## {ABLATION_TITLE}", data.ablation_summary, "", markdown_table(data.ablation, "{:.3f}")]
     if data.notes:
         md += ["", "## Notes"] + [f"- {n}" for n in data.notes]
     markdown = "\n".join(md)
@@ -286,7 +360,7 @@ def render_report(data: ReportData) -> RenderedReport:
         ("Judges", _table(data.judges)),
     ]
     if data.ablation is not None and not data.ablation.empty:
-        sections.append(("Ablation: temporal-text option (motion dimension)", _table(data.ablation)))
+        sections.append((ABLATION_TITLE, f"<p>{html.escape(data.ablation_summary)}</p>" + _table(data.ablation)))
     if data.calibration is not None:
         sections.append(("Likert calibration anchors", _table(data.calibration)))
     if data.notes:

@@ -55,6 +55,9 @@ def run_demo(only: list[str] | None = None, summary_table: bool = True, start_at
 
     instance = dg.DagsterInstance.get()
     all_assets = [a for a in defs.assets or [] if isinstance(a, dg.AssetsDefinition)]
+    # Asset checks defined on their own (@asset_check) run only if they are passed in: with them, a
+    # selected asset's checks run in its run, and a failed blocking check fails the run, as in the UI.
+    all_assets += [c for c in defs.asset_checks or [] if isinstance(c, dg.AssetChecksDefinition)]
     resources = defs.resources or {}
     started = time.time()
     timings: list[tuple[str, float, int]] = []

@@ -36,7 +36,7 @@ model_partitions = dg.DynamicPartitionsDefinition(name="benchmark_models")
 # Every checkpoint asset of the curriculum so far. Later stages (RLHF, distilled students) join by being
 # listed in the preset's `benchmarking.models` (a new partition); their asset key joins MODEL_ASSETS.
 MODEL_ASSETS = ("dit_t2i", "dit_joint_low", "dit_joint_high", "dit_joint_24fps", "dit_continue_training",
-                "sft_specialists", "merged_model")
+                "sft_specialists", "merged_model", "dit_temporal_text_ablation")
 PARTITIONED_MODEL_ASSETS = {"sft_specialists"}
 
 
@@ -120,7 +120,7 @@ def suite_check(store: ArtifactStore, benchmark_suite: dict[str, Any]) -> dg.Ass
 
 
 # ----------------------------------------------------------------------------------------------- judges
-@dg.asset(group_name=GROUP, code_version="judges-v1",
+@dg.asset(group_name=GROUP, code_version="judges-v2",
           description="Automatic judges trained on the synthetic world's ground truth, validated on held-out shots.")
 def judges(context: dg.AssetExecutionContext, params: ParamsResource, store: ArtifactStore,
            tracking: MlflowTracking) -> dg.Output:

@@ -11,7 +11,7 @@ from assets.benchmarking.scores import REFERENCE_BAD, REFERENCE_GOOD
 from assets.benchmarking.settings import BenchmarkingSettings
 from assets.common.manifest import read_manifest
 from evaluations.bradley_terry import LeaderboardRow
-from evaluations.report import ReportData, RenderedReport, render_report
+from evaluations.report import ReportData, RenderedReport, ablation_table, render_report
 from evaluations.video_io import read_mp4
 from evaluations.video_metrics import PRETRAINED_SLOTS
 
@@ -35,26 +35,19 @@ def pick_sample_prompt(df: pd.DataFrame, prompts) -> str:
     return ids[0]
 
 
-def ablation_frame(likert: pd.DataFrame, gsb: pd.DataFrame, s: BenchmarkingSettings) -> tuple[pd.DataFrame | None, str]:
+def ablation_frame(df: pd.DataFrame, likert: pd.DataFrame, gsb: pd.DataFrame, s: BenchmarkingSettings,
+                   seed: int = 0) -> tuple[pd.DataFrame | None, str, str]:
+    """(table, summary sentence, note) of the temporal-text ablation; a note instead when it cannot be shown."""
     v, base = s.temporal_text_variant, s.temporal_text_baseline
     if not v:
-        return None, ("temporal-text ablation off: set benchmarking.temporal_text_variant to the model partition "
-                      "of a DiT trained with temporal_sees_text=True (one config switch in the DiT) to report it here")
+        return None, "", ("temporal-text ablation off: set benchmarking.temporal_text_variant to the model partition "
+                          "of a DiT trained with temporal_sees_text=True (dit_temporal_text_ablation) to report it here")
     have = set(likert["model"])
     if v not in have or base not in have:
-        return None, f"temporal-text ablation: {v if v not in have else base} has no scored videos yet"
-    rows = []
-    for m in (base, v):
-        sub = likert[(likert["model"] == m) & (likert["dimension"] == "motion_quality")]
-        rows.append({"model": m, "temporal_sees_text": m == v, "motion_raw": float(sub["raw"].iloc[0]),
-                     "motion_likert": float(sub["likert"].iloc[0])})
-    g = gsb[(gsb["dimension"] == "motion_quality") & (((gsb["model_a"] == v) & (gsb["model_b"] == base)) |
-                                                       ((gsb["model_a"] == base) & (gsb["model_b"] == v)))]
-    if len(g):
-        r = g.iloc[0]
-        sign = 1.0 if r["model_a"] == v else -1.0
-        rows[1]["gsb_vs_baseline"] = sign * float(r["score"])
-    return pd.DataFrame(rows), ""
+        return None, "", f"temporal-text ablation: {v if v not in have else base} has no scored videos yet"
+    table, summary = ablation_table(df, likert, gsb, variant=v, baseline=base, n_boot=s.bootstrap, alpha=s.alpha,
+                                    seed=seed)
+    return table, summary, ""
 
 
 def build_report(store, s: BenchmarkingSettings, scores_value: dict[str, Any], arena_value: dict[str, Any],
@@ -64,7 +57,10 @@ def build_report(store, s: BenchmarkingSettings, scores_value: dict[str, Any], a
     cats = read_manifest(store, scores_value["categories"]).to_pandas()
     gsb = read_manifest(store, arena_value["gsb"]).to_pandas()
     board = [LeaderboardRow(**r) for r in arena_value["leaderboard"]]
-    models = [m for m in scores_value.get("models", [])]
+    # the ablation variant is not a curriculum stage: plotted and ranked, but left out of the stage chain
+    variant = s.temporal_text_variant
+    models = [m for m in scores_value.get("models", []) if m != variant]
+    extra = [variant] if variant and variant in scores_value.get("models", []) else []
     references = [m for m in order if m.startswith("reference:") and m in set(df["model"])]
 
     shots = pd.DataFrame({"model": df["model"], "requested": df["requested_shots"], "detected": df["detected_shots"],
@@ -74,11 +70,11 @@ def build_report(store, s: BenchmarkingSettings, scores_value: dict[str, Any], a
                            for k, v in judges_value["accuracy"].items()])
     pid = pick_sample_prompt(df, prompts)
     samples = {}
-    for m in models + references:
+    for m in models + extra + references:
         row = df[(df["model"] == m) & (df["prompt_id"] == pid)]
         if len(row):
             samples[m] = frame_strip(read_mp4(store.local_path(row["video_path"].iloc[0])))
-    ablation, ablation_note = ablation_frame(likert, gsb, s)
+    ablation, ablation_summary, ablation_note = ablation_frame(df, likert, gsb, s, seed=s.seed)
 
     notes = [
         f"References ({', '.join(references)}) are world renders, not models: {REFERENCE_GOOD} renders the "
@@ -97,6 +93,6 @@ def build_report(store, s: BenchmarkingSettings, scores_value: dict[str, Any], a
     data = ReportData(
         title="seedflow benchmark (SeedVideoBench-style)", models=models,
         likert=likert, categories=cats, leaderboard=board, gsb=gsb, shots=shots, judges=judges, samples=samples,
-        ablation=ablation, references=references, notes=notes, calibration=calib if len(calib) else None,
+        ablation=ablation, ablation_summary=ablation_summary, extra_models=extra, references=references, notes=notes, calibration=calib if len(calib) else None,
     )
     return render_report(data), notes

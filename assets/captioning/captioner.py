@@ -12,10 +12,12 @@ caption data; the annotated clips stay the only real-video supervision.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+import cv2
 import numpy as np
 import torch
 from tqdm import tqdm
@@ -96,24 +98,32 @@ def fit_tokenizer(shots: Sequence[ShotCaption]) -> CaptionTokenizer:
     return CaptionTokenizer.fit(texts, zh_lexicon(), en_lexicon())
 
 
-def render_augmentation(n: int, seed: int, frames: int, size: int, height: int = 72, width: int = 128,
-                        fps: int = 12, long_tail: float = 0.3) -> tuple[torch.Tensor, list[ShotCaption]]:
-    """`n` labelled shots rendered with the world renderer: (n, frames, 3, size, size) uint8 + captions.
+def _augmentation_world(long_tail: float, fps: int):
+    from assets.sourcing.world.settings import WorldSettings
+
+    # clean shots, flattened long tail: the encoder must know the tail classes the rebalancing upsamples
+    return WorldSettings(long_tail=long_tail, fps=fps, blur_rate=0, jitter_rate=0, static_rate=0, low_light_rate=0,
+                         unsafe_rate=0, watermark_rate=0, subtitle_rate=0, ticker_rate=0, duplicate_rate=0)
+
+
+def render_augmentation(n: int, seed: int, frames: int, size: int | tuple[int, int], height: int = 72,
+                        width: int = 128, fps: int = 12, long_tail: float = 0.3
+                        ) -> tuple[torch.Tensor, list[ShotCaption]]:
+    """`n` labelled shots rendered with the world renderer: (n, frames, 3, h, w) uint8 + captions
+    (`size`: S for S x S, or the native-aspect view (h, w); see `frames.to_tensor`).
 
     Shots have the world's natural durations (min_shot_s..max_shot_s), so time-based motions (orbit,
     bounce, rotate) look as they do in real clips. uint8 keeps thousands of shots in little memory;
     the encoder's front end accepts uint8 or [0, 1] floats.
     """
     if n == 0:
-        return torch.zeros(0, frames, 3, size, size, dtype=torch.uint8), []
+        h, w = (size, size) if isinstance(size, int) else size
+        return torch.zeros(0, frames, 3, h, w, dtype=torch.uint8), []
     from assets.captioning.ground_truth import shot_caption_from_spec
     from assets.sourcing.world.plan import sample_shot
     from assets.sourcing.world.render import render_shot as render_world_shot
-    from assets.sourcing.world.settings import WorldSettings
 
-    # clean shots, flattened long tail: the encoder must know the tail classes the rebalancing upsamples
-    ws = WorldSettings(long_tail=long_tail, fps=fps, blur_rate=0, jitter_rate=0, static_rate=0, low_light_rate=0,
-                       unsafe_rate=0, watermark_rate=0, subtitle_rate=0, ticker_rate=0, duplicate_rate=0)
+    ws = _augmentation_world(long_tail, fps)
     rng = np.random.default_rng(seed)
     out, caps = [], []
     for _ in tqdm(range(n), desc="render augmentation shots", leave=False):
@@ -124,17 +134,68 @@ def render_augmentation(n: int, seed: int, frames: int, size: int, height: int =
     return torch.stack(out), caps
 
 
-def captioner_config(s: CaptioningSettings, tokenizer: CaptionTokenizer) -> CaptionerConfig:
+# of the detector's K perception frames, those it trains on (cost: 4 of 6 frames per shot, as the judges)
+DETECTOR_FRAMES = (0, 2, 3, 5)
+
+
+def detector_training_set(n: int, seed: int, s: CaptioningSettings, height: int = 72, width: int = 128,
+                          fps: int = 12) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray], np.ndarray]:
+    """`n` rendered augmentation-style shots at the detector's view with the renderer's subject positions:
+    frames (n * F, H, W, 3) uint8, per frame tracks (K, 3) and classes (K, 3), and the subject count of each
+    frame. Frames are picked exactly as the captioner samples them (shot frames, then perception frames)."""
+    from assets.captioning.frames import sample_indices
+    from assets.sourcing.world.plan import sample_shot
+    from assets.sourcing.world.render import render_shot as render_world_shot
+    from models.captioner.perception import perception_indices
+    from models.perception.targets import subject_classes, subject_tracks
+
+    vh, vw = s.view_shape
+    ws = _augmentation_world(0.3, fps)
+    rng = np.random.default_rng(seed)
+    scale = np.array([vw / width, vh / height, np.sqrt(vw * vh / (width * height))], np.float32)
+    pick = [f for f in DETECTOR_FRAMES if f < s.perception_frames]
+    frames, tracks, classes = [], [], []
+    for _ in tqdm(range(n), desc="render detector shots", leave=False):
+        spec = sample_shot(rng, ws)
+        video = render_world_shot(spec, height, width, fps)
+        idx = sample_indices(0, video.shape[0], s.frames_per_shot)[perception_indices(s.frames_per_shot,
+                                                                                      s.perception_frames)[pick]]
+        tr = subject_tracks(spec, height, width, fps)
+        for i in idx:
+            frames.append(cv2.resize(video[i], (vw, vh), interpolation=cv2.INTER_AREA))
+            tracks.append(tr[i] * scale)
+            classes.append(subject_classes(spec))
+    counts = np.array([min(len(t), 3) for t in tracks])
+    return np.stack(frames), tracks, classes, counts
+
+
+def train_subject_detector(s: CaptioningSettings, seed: int):
+    """Phase 0 of the frozen encoder: the supervised subject detector and its peak threshold (chosen on
+    its own training frames). -> (detector, threshold)."""
+    from models.captioner.perception import choose_threshold
+    from models.perception.detector import DetectorConfig, detector_maps, train_detector
+
+    frames, tracks, classes, counts = detector_training_set(s.detector_shots, seed, s)
+    detector = train_detector(frames, tracks, classes, cfg=DetectorConfig(s.detector_width), epochs=s.detector_epochs,
+                              seed=seed)
+    sub = slice(0, min(len(frames), 512))
+    maps = detector_maps(detector, torch.from_numpy(frames[sub]).permute(0, 3, 1, 2).float().div(255.0))
+    return detector, choose_threshold([m[None] for m in maps], counts[sub])
+
+
+def captioner_config(s: CaptioningSettings, tokenizer: CaptionTokenizer, detector_threshold: float = 0.3
+                     ) -> CaptionerConfig:
     return CaptionerConfig(
         vocab_size=tokenizer.vocab_size, width=s.width, heads=s.heads, decoder_layers=s.decoder_layers,
         max_tokens=s.max_tokens, frames=s.frames_per_shot, frame_size=s.frame_size, channels=s.channels,
-        heads_spec=encoder_heads(),
+        heads_spec=encoder_heads(), view_height=s.view_height, view_width=s.view_width,
+        perception_frames=s.perception_frames, detector_width=s.detector_width, detector_threshold=detector_threshold,
     )
 
 
 @dataclass
 class CaptionerData:
-    frames: torch.Tensor  # (N, T, 3, S, S) every training shot (annotated + rendered)
+    frames: torch.Tensor  # (N, T, 3, h, w) every training shot (annotated + rendered); h x w = s.view_shape
     shots: list[ShotCaption]  # its caption
     n_annotated: int  # the first n_annotated rows come from annotated clips
 
@@ -143,13 +204,17 @@ def train_captioner(s: CaptioningSettings, data: CaptionerData, seed: int,
                     trainer_kwargs: dict[str, Any] | None = None, logger: Any = None
                     ) -> tuple[EmbeddedCaptioner, TrainReport, CaptionTokenizer]:
     tokenizer = fit_tokenizer(data.shots)
-    cfg = captioner_config(s, tokenizer)
+    t0 = time.process_time()
+    detector, threshold = train_subject_detector(s, seed) if s.view_height else (None, 0.3)
+    detector_cpu = time.process_time() - t0
+    cfg = captioner_config(s, tokenizer, threshold)
     captions = [(i, text, lang, form) for i, shot in enumerate(data.shots) for text, lang, form in shot_texts(shot)]
     model, report = EmbeddedCaptioner.train(
         cfg, tokenizer, data.frames, label_tensors(data.shots), data.frames, captions,
         encoder_epochs=s.encoder_epochs, decoder_epochs=s.decoder_epochs, batch_size=s.batch_size, lr=s.lr,
-        seed=seed, trainer_kwargs=trainer_kwargs, logger=logger,
+        seed=seed, trainer_kwargs=trainer_kwargs, logger=logger, detector=detector, percept_epochs=s.percept_epochs,
     )
+    report.detector_cpu_s = detector_cpu
     return model, report, tokenizer
 
 

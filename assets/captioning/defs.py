@@ -102,10 +102,10 @@ def captioner(context: dg.AssetExecutionContext, params: ParamsResource, store: 
     torch.set_num_threads(max(1, torch.get_num_threads()))
     ann = read_manifest(store, caption_annotations["annotations"]).to_pandas()
     train = ann[ann.split == "train"].to_dict("records")
-    frames, _ = stages.load_clip_shots(train, store.local_path, s.frames_per_shot, s.frame_size)
+    frames, _ = stages.load_clip_shots(train, store.local_path, s.frames_per_shot, s.view_shape)
     shots = [ShotCaption.from_dict(d) for r in train for d in json.loads(r["shot_labels_json"])]
     aug_frames, aug_shots = render_augmentation(s.augment_shots, stable_seed(seed, s.seed, "augment"),
-                                                s.frames_per_shot, s.frame_size)
+                                                s.frames_per_shot, s.view_shape)
     # rendered shots come as uint8; the decoded clip shots are [0, 1] floats: one dtype for both
     clip_u8 = frames.mul(255).round().to(torch.uint8)
     data = CaptionerData(torch.cat([clip_u8, aug_frames]), shots + aug_shots, len(shots))
@@ -120,7 +120,7 @@ def captioner(context: dg.AssetExecutionContext, params: ParamsResource, store: 
         n = min(s.n_samples, len(train))
         samples = []
         for r in train[:n]:
-            f, _ = stages.load_clip_shots([r], store.local_path, s.frames_per_shot, s.frame_size)
+            f, _ = stages.load_clip_shots([r], store.local_path, s.frames_per_shot, s.view_shape)
             samples.append({"clip": r["clip_id"], "truth": r["caption_long_en"],
                             "en": " | ".join(model.caption(f, "en", "long")),
                             "zh": " | ".join(model.caption(f, "zh", "long"))})
@@ -172,7 +172,7 @@ def captions(context: dg.AssetExecutionContext, params: ParamsResource, store: A
     s, _ = _settings(params)
     model = load_captioner(store, captioner, s)
     clips = _clips_table(store, deduplicated_clips).to_dict("records")
-    frames, per_clip = stages.load_clip_shots(clips, store.local_path, s.frames_per_shot, s.frame_size)
+    frames, per_clip = stages.load_clip_shots(clips, store.local_path, s.frames_per_shot, s.view_shape)
     generated = {(lang, form): model.caption(frames, lang, form) for lang in ("en", "zh") for form in ("long", "short")}
     rows = stages.caption_rows(clips, per_clip, generated, model.backend)
     table = pd.DataFrame(rows)

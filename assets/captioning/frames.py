@@ -17,9 +17,11 @@ def sample_indices(start: int, end: int, count: int) -> np.ndarray:
     return start + np.minimum(((np.arange(count) + 0.5) * length / count).astype(np.int64), length - 1)
 
 
-def to_tensor(frames: np.ndarray, size: int) -> torch.Tensor:
-    """(T, H, W, 3) uint8 -> (T, 3, size, size) float in [0, 1] (aspect squashed: attributes survive)."""
-    out = np.stack([cv2.resize(f, (size, size), interpolation=cv2.INTER_AREA) for f in frames])  # (T, S, S, 3)
+def to_tensor(frames: np.ndarray, size: int | tuple[int, int]) -> torch.Tensor:
+    """(T, H, W, 3) uint8 -> (T, 3, h, w) float in [0, 1]. `size` S: S x S (aspect squashed); (h, w): the
+    captioner's native-aspect view, which its subject detector reads (a subject stays round and bigger)."""
+    h, w = (size, size) if isinstance(size, int) else size
+    out = np.stack([cv2.resize(f, (w, h), interpolation=cv2.INTER_AREA) for f in frames])  # (T, h, w, 3)
     return torch.from_numpy(out).permute(0, 3, 1, 2).float().div_(255.0)
 
 
@@ -34,8 +36,9 @@ def decode_clip(path: str | Path) -> np.ndarray:
     return np.stack(frames)
 
 
-def shot_frames(path: str | Path, ranges: Sequence[tuple[int, int]], count: int, size: int) -> torch.Tensor:
-    """(n_shots, count, 3, size, size) for the given clip-local [start, end) shot ranges."""
+def shot_frames(path: str | Path, ranges: Sequence[tuple[int, int]], count: int,
+                size: int | tuple[int, int]) -> torch.Tensor:
+    """(n_shots, count, 3, h, w) for the given clip-local [start, end) shot ranges (`size`: see `to_tensor`)."""
     video = decode_clip(path)
     n = video.shape[0]
     out = []

@@ -26,6 +26,15 @@ class CaptioningSettings(Section):
     frames_per_shot: int = Field(8, ge=2, le=64)  # frames sampled evenly from each shot
     frame_size: int = Field(64, ge=16, le=448)  # square side the frames are resized to (multiple of 8)
     channels: int = Field(24, ge=4, le=1024)  # embedded visual encoder: CNN base channels
+    # subject detector of the frozen encoder (models/captioner/perception.py): it reads frames at native
+    # aspect, view_height x view_width (even; 0 x 0: off, the encoder sees the squashed frames only)
+    view_height: int = Field(0, ge=0, le=1080)
+    view_width: int = Field(0, ge=0, le=1920)
+    perception_frames: int = Field(6, ge=2, le=64)  # frames per shot the detector reads
+    detector_shots: int = Field(160, ge=8, le=1_000_000)  # rendered shots with subject positions to train it
+    detector_epochs: int = Field(6, ge=1, le=1000)
+    detector_width: int = Field(24, ge=4, le=512)
+    percept_epochs: int = Field(150, ge=1, le=10000)  # the small heads over the detector's evidence
     width: int = Field(64, ge=16, le=4096)  # hidden size of visual tokens and decoder
     decoder_layers: int = Field(2, ge=1, le=48)
     heads: int = Field(4, ge=1, le=64)
@@ -61,6 +70,8 @@ class CaptioningSettings(Section):
     def _check(self) -> "CaptioningSettings":
         if self.frame_size % 8:
             raise ValueError("frame_size must be a multiple of 8 (the encoder's token grid is 8 x 8)")
+        if (self.view_height > 0) != (self.view_width > 0) or self.view_height % 2 or self.view_width % 2:
+            raise ValueError("view_height and view_width: both 0 (off) or both even and positive")
         if self.width % self.heads:
             raise ValueError("width must be divisible by heads")
         if self.annotation_source == "import" and not self.annotation_path:
@@ -75,3 +86,8 @@ class CaptioningSettings(Section):
         if bad:
             raise ValueError(f"unknown rebalance dimensions {bad}; known: {sorted(known)}")
         return self
+
+    @property
+    def view_shape(self) -> tuple[int, int]:
+        """(H, W) of the frames the captioner is given: native aspect with the detector, else S x S."""
+        return (self.view_height, self.view_width) if self.view_height else (self.frame_size, self.frame_size)

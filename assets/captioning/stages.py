@@ -75,15 +75,16 @@ def _annotation_row(clip: Mapping[str, Any], caption: DenseCaption, labels: list
 
 
 def load_clip_shots(rows: list[Mapping[str, Any]], local_path: Callable[[str], Any], frames: int,
-                    size: int) -> tuple[torch.Tensor, list[int]]:
-    """Frames of every detected shot of the given clips: (total shots, T, 3, S, S), and shots per clip."""
+                    size: int | tuple[int, int]) -> tuple[torch.Tensor, list[int]]:
+    """Frames of every detected shot of the given clips: (total shots, T, 3, h, w) (h = w = size for an
+    int, else size = (h, w): the native-aspect view the subject detector reads), and shots per clip."""
     out, per_clip = [], []
     for r in tqdm(rows, desc="decode shots", leave=False):
         ranges = shot_ranges(int(r["n_frames"]), r.get("shot_boundaries"))
         out.append(shot_frames(local_path(str(r["path"])), ranges, frames, size))
         per_clip.append(len(ranges))
     if not out:
-        return torch.zeros(0, frames, 3, size, size), []
+        return torch.zeros(0, frames, 3, *((size, size) if isinstance(size, int) else size)), []
     return torch.cat(out), per_clip
 
 

@@ -2,9 +2,10 @@
 
 Public pipelines open a video once per detector (scene detection, blur, flow, OCR, embeddings).
 Here each frame is decoded once, scaled once to the analysis resolution (by swscale inside PyAV) and
-fed to every consumer: PySceneDetect's detectors through their `process_frame` API, Laplacian
-sharpness, luminance, Farneback optical flow at low resolution, edge/colour persistence maps for
-overlay detection, and a thumbnail reservoir for the learned scorers and dedup embeddings.
+fed to every consumer: PySceneDetect's detectors through their `process_frame` API,
+per-cell edge acuity at two resolutions (blur), per-cell peak luma (low light), per-cell frame
+change and Farneback optical flow at low resolution (static, jitter, motion), edge persistence maps
+for overlay detection, and a thumbnail reservoir for the learned scorers and dedup embeddings.
 
 Memory stays flat in video length: frames are folded into additive per-**segment** accumulators
 (a segment is a shot, or a <= max-clip-length piece of a long shot) after a short delay ring buffer,
@@ -25,12 +26,14 @@ import numpy as np
 from scenedetect import FrameTimecode
 from scenedetect.detectors import AdaptiveDetector, ContentDetector, ThresholdDetector
 
+from assets.curation.cfr import cfr_frames
+
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # workers import this module; settings pull in Dagster via resources.params
     from assets.curation.settings import CurationSettings
 
-ANALYSIS_VERSION = "analysis-v3"
+ANALYSIS_VERSION = "analysis-v5"  # v5: frames read through the constant-frame-rate view (VFR sources)
 
 
 class DecodeError(RuntimeError):
@@ -56,17 +59,27 @@ class SegmentStats:
     jitter_n: int = 0
     jitter_sum: float = 0.0  # squared high-pass of global motion, summed
     edge_count: np.ndarray = field(default=None)  # (H, W) float32: frames where the pixel is an edge
-    col_sum: np.ndarray = field(default=None)  # (H, W, 3) float32
-    col_sq: np.ndarray = field(default=None)  # (H, W, 3) float32
     thumbs: list[tuple[int, np.ndarray]] = field(default_factory=list)  # (frame, (T, T, 3) uint8 RGB)
     thumb_stride: int = 1
+    # Per-cell signals on a (G, G) grid over the frame, so that a shot's scores can leave out the
+    # cells an overlay covers (a sharp burnt-in subtitle must not make a blurred shot look sharp, a
+    # scrolling ticker must not make a frozen shot look alive, white text must not light a dark one).
+    grid: int = 8
+    cell_acuity: np.ndarray = field(default=None)  # (G, G) sum over frames of the cell's max edge acuity
+    cell_acuity_half: np.ndarray = field(default=None)  # (G, G) the same, measured at half resolution
+    cell_peak: np.ndarray = field(default=None)  # (G, G) sum over frames of the cell's max luma
+    cell_change: np.ndarray = field(default=None)  # (G, G) flow frames in which the cell changes
 
     def __post_init__(self) -> None:
         self.end = self.start
         if self.edge_count is None:
             self.edge_count = np.zeros((self.h, self.w), np.float32)
-            self.col_sum = np.zeros((self.h, self.w, 3), np.float32)
-            self.col_sq = np.zeros((self.h, self.w, 3), np.float32)
+        if self.cell_acuity is None:
+            g = self.grid
+            self.cell_acuity = np.zeros((g, g), np.float64)
+            self.cell_acuity_half = np.zeros((g, g), np.float64)
+            self.cell_peak = np.zeros((g, g), np.float64)
+            self.cell_change = np.zeros((g, g), np.float64)
 
 
 @dataclass
@@ -96,6 +109,10 @@ class _FrameRec:
     edges: np.ndarray  # (H, W) bool
     bgr: np.ndarray  # (H, W, 3) uint8
     thumb: np.ndarray  # (T, T, 3) uint8 RGB
+    acuity: np.ndarray  # (G, G) max edge acuity per cell
+    acuity_half: np.ndarray  # (G, G) the same at half resolution
+    peak: np.ndarray  # (G, G) max luma per cell
+    change: np.ndarray  # (G, G) 1 where the cell changed since the previous frame, else 0
 
 
 def frame_bgr(frame: av.VideoFrame, aw: int, ah: int) -> np.ndarray:
@@ -142,31 +159,75 @@ def _make_detectors(s: CurationSettings, fps: float) -> list[tuple[str, object]]
     return out
 
 
-_K7 = np.ones((7, 7), np.uint8)
+def cell_edges(n: int, g: int) -> np.ndarray:
+    """Start offsets of `g` near-equal cells along a side of `n` pixels (for np.*.reduceat)."""
+    return np.linspace(0, n, g + 1).astype(np.int64)[:-1]
 
 
-def sharpness(gray: np.ndarray) -> tuple[float, float]:
-    """(edge acuity, Laplacian variance) of a uint8 frame.
+def cell_max(a: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+    """(G, G) maximum of `a` (H, W) over each grid cell."""
+    return np.maximum.reduceat(np.maximum.reduceat(a, ys, axis=0), xs, axis=1)
 
-    Laplacian variance alone grows with the amount of texture and with sensor noise, so a flat sky
-    looks "blurry" and a noisy dark frame looks "sharp". Edge acuity looks only at strong edges:
-    the steepest gradient divided by the local contrast (max - min in a 7x7 window). A step edge
-    blurred by sigma has acuity ~ 1 / (sigma * sqrt(2 pi)), whatever its contrast or how many edges
-    the frame holds. The 90th percentile over edge pixels is the frame's acuity.
+
+def _hist_quantile(img: np.ndarray, q: float) -> float:
+    """The q-quantile of a uint8 image (the smallest level with a cumulative share >= q)."""
+    hist = cv2.calcHist([img], [0], None, [256], [0, 256]).ravel()  # (256,)
+    return float(np.searchsorted(np.cumsum(hist), q * img.size))
+
+
+class AcuityMeter:
+    """Per-cell edge acuity of a uint8 luma frame at full and at half resolution.
+
+    Acuity of a pixel = gradient magnitude / local contrast (max - min in a `window` square): a step
+    edge blurred by sigma px scores ~ 1 / (sigma * sqrt(2 pi)) whatever its contrast, a crisp one
+    ~0.5. Only edges of real contrast count: at least `contrast` x the frame's 90th luma percentile
+    (a dark frame is judged on its own, dimmer edges), clamped to [8, 40] grey levels, and at least
+    `noise_k` x the frame's noise sigma (sensor noise in a dark frame must not pose as a crisp edge).
+
+    Why two resolutions: the acuity of the sharpest edge alone still depends on the scene (a sky
+    with soft clouds has no crisp edge; a blurred window grid or striped emblem keeps a high
+    gradient / contrast ratio because it is periodic). Halving the resolution halves a blurred
+    edge's sigma in pixels, so its acuity rises ~2x, while a crisp edge, already as steep as pixels
+    allow, barely changes. The shot's blur score is the ratio of the two (`clips.segment_scores`):
+    the scene normalises itself out. The window is wider than a blurred ramp (11 px at analysis width
+    192, for sigma up to ~3 px), otherwise a blurred edge's contrast is underestimated.
     """
-    lap = cv2.Laplacian(gray, cv2.CV_16S, ksize=1)
-    gx = cv2.Sobel(gray, cv2.CV_32F, 1, 0, ksize=3, scale=0.125)  # scale: Sobel 3x3 sums 8 px
-    gy = cv2.Sobel(gray, cv2.CV_32F, 0, 1, ksize=3, scale=0.125)
-    grad = cv2.magnitude(gx, gy)
-    contrast = (cv2.dilate(gray, _K7).astype(np.int16) - cv2.erode(gray, _K7)).astype(np.float32)
-    mask = contrast >= 40.0
-    if mask.sum() < 8:
-        acuity = 0.0
-    else:
-        acuity = float(np.percentile(grad[mask] / contrast[mask], 90))
-    # Rounded: OpenCV's threaded float kernels differ in the last bits between runs, and the cached
-    # analysis must be byte-identical for the same video and settings.
-    return round(acuity, 6), round(float(lap.var()), 3)
+
+    def __init__(self, window: int, contrast: float, noise_k: float):
+        half = max(3, (window // 2) | 1)  # the same footprint at half resolution, odd
+        self.kernel = np.ones((window, window), np.uint8)
+        self.kernel_half = np.ones((half, half), np.uint8)
+        self.contrast, self.noise_k = contrast, noise_k
+
+    @staticmethod
+    def _acuity(gray: np.ndarray, kernel: np.ndarray, thr: float) -> np.ndarray:
+        # Integer Sobel (exact) and NumPy arithmetic: OpenCV's threaded float kernels differ in the
+        # last bits with the thread count, which flips cells at the contrast threshold, and the
+        # analysis must be byte-identical on the process pool (1 OpenCV thread) and on Ray.
+        gx = cv2.Sobel(gray, cv2.CV_16S, 1, 0, ksize=3).astype(np.int32)
+        gy = cv2.Sobel(gray, cv2.CV_16S, 0, 1, ksize=3).astype(np.int32)
+        grad = np.sqrt((gx * gx + gy * gy).astype(np.float32)) * np.float32(0.125)  # Sobel 3x3 sums 8 px
+        contrast = cv2.subtract(cv2.dilate(gray, kernel), cv2.erode(gray, kernel)).astype(np.float32)
+        return np.where(contrast >= thr, grad / np.maximum(contrast, np.float32(1.0)), np.float32(0.0))
+
+    def __call__(self, gray: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+        """((G, G) max acuity per cell, (G, G) the same at half resolution, Laplacian variance)."""
+        lap = cv2.Laplacian(gray, cv2.CV_16S, ksize=1)
+        # Percentiles from 256-bin histograms (cv2.calcHist), not sorts: a quarter of the cost.
+        p90 = _hist_quantile(gray, 0.9)
+        # Noise sigma from the median |Laplacian| (robust: edges are a minority of pixels); the
+        # 4-neighbour Laplacian of white noise has std sqrt(20) sigma. |Laplacian| saturates at 255,
+        # far above any median of interest.
+        alap = cv2.convertScaleAbs(lap)  # (H, W) uint8 = min(255, |lap|)
+        sigma = _hist_quantile(alap, 0.5) / 0.6745 / math.sqrt(20.0)
+        thr = max(min(max(self.contrast * p90, 8.0), 40.0), self.noise_k * sigma)
+        full = cell_max(self._acuity(gray, self.kernel, thr), ys, xs)
+        h, w = gray.shape
+        small = cv2.resize(gray, (max(1, w // 2), max(1, h // 2)), interpolation=cv2.INTER_AREA)
+        half = cell_max(self._acuity(small, self.kernel_half, thr), ys // 2, xs // 2)
+        # Rounded: OpenCV's threaded float kernels differ in the last bits between runs, and the
+        # cached analysis must be byte-identical for the same video and settings.
+        return (np.round(full.astype(np.float64), 5), np.round(half.astype(np.float64), 5), round(float(lap.var()), 3))
 
 
 class _Accumulator:
@@ -184,19 +245,23 @@ class _Accumulator:
         if cur is None or new_shot or (rec.idx - cur.start) >= self.max_seg:
             if new_shot or cur is None:
                 self.shot_index += 1
-            cur = self.cur = SegmentStats(rec.idx, self.shot_index, self.h, self.w)
+            cur = self.cur = SegmentStats(rec.idx, self.shot_index, self.h, self.w, grid=self.s.cell_grid)
             self.segments.append(cur)
             self.prev_g = None
         first = rec.idx == cur.start
         cur.end = rec.idx + 1
         cur.n += 1
         cur.sharp_sum += rec.sharp
+        cur.cell_acuity += rec.acuity
+        cur.cell_acuity_half += rec.acuity_half
+        cur.cell_peak += rec.peak
         cur.lapvar_sum += rec.lapvar
         cur.luma_sum += rec.luma
         if not first:  # the flow into a segment's first frame crosses a cut or a split
             cur.flow_n += 1
             cur.flow_mag_sum += rec.flow_mag
             cur.diff_sum += rec.diff
+            cur.cell_change += rec.change
             if self.prev_g is not None and next_g is not None:
                 hp = rec.gflow - 0.5 * (self.prev_g + next_g)  # second difference of the camera path
                 cur.jitter_n += 1
@@ -205,9 +270,6 @@ class _Accumulator:
         else:
             self.prev_g = None
         cur.edge_count += rec.edges
-        f = rec.bgr.astype(np.float32)
-        cur.col_sum += f
-        cur.col_sq += f * f
         # Thumbnail reservoir: keep every `stride`-th frame; when full, halve and double the stride.
         off = rec.idx - cur.start
         if off % cur.thumb_stride == 0:
@@ -245,6 +307,9 @@ def analyse_video(path: str | Path, s: CurationSettings, rotation: int = 0) -> V
         aw, ah = analysis_size(src_w, src_h, s.analysis_width)
         fw = fh = 0  # flow size, set from the first (upright) frame
         T = s.thumb_size
+        G = s.cell_grid
+        meter = AcuityMeter(s.acuity_window, s.acuity_contrast, s.acuity_noise_k)
+        ys = xs = np.zeros(0, np.int64)
 
         detectors = _make_detectors(s, fps)
         delay = max([int(getattr(d, "event_buffer_length", 0)) for _, d in detectors] + [0]) + 2
@@ -269,7 +334,7 @@ def analyse_video(path: str | Path, s: CurationSettings, rotation: int = 0) -> V
             last_folded = rec.idx
 
         try:
-            for frame in container.decode(stream):
+            for frame, fresh in cfr_frames(container.decode(stream), stream.average_rate or fps):  # VFR -> constant rate (cfr.py)
                 bgr = frame_bgr(frame, aw, ah)  # (ah, aw, 3)
                 if rot:
                     bgr = np.ascontiguousarray(np.rot90(bgr, k=-(rot // 90)))
@@ -277,32 +342,48 @@ def analyse_video(path: str | Path, s: CurationSettings, rotation: int = 0) -> V
                     acc = _Accumulator(s, bgr.shape[0], bgr.shape[1], max_seg)
                     fw = min(s.flow_width, bgr.shape[1])
                     fh = max(8, int(round(bgr.shape[0] * fw / bgr.shape[1])))
+                    ys, xs = cell_edges(bgr.shape[0], G), cell_edges(bgr.shape[1], G)
+                    fys, fxs = cell_edges(fh, G), cell_edges(fw, G)
+                    cell_area = np.outer(np.diff(np.append(fys, fh)), np.diff(np.append(fxs, fw)))  # (G, G) px
                 tc = FrameTimecode(idx, fps=fps)
-                for name, det in detectors:
+                # a repeated slot (VFR resampling) is not shown to the shot detectors: zero change, then
+                # a jump, is what the adaptive detector reads as a cut
+                for name, det in detectors if fresh else ():
                     for c in det.process_frame(tc, bgr):
                         found.append((c.frame_num, name))
                 while found:
                     _add_cut(cut_set, *found.pop(), s.merge_cut_frames)
                 gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
-                sharp, lapvar = sharpness(gray)
+                acuity, acuity_half, lapvar = meter(gray, ys, xs)
+                # Frame sharpness (reported): the median cell's acuity; decisions use the cells.
+                sharp = float(np.median(acuity))
+                peak = cell_max(gray, ys, xs).astype(np.float64)  # (G, G)
                 small = cv2.resize(gray, (fw, fh), interpolation=cv2.INTER_AREA)
                 if prev_small is not None and prev_small.shape == small.shape:
                     flow = cv2.calcOpticalFlowFarneback(prev_small, small, None, 0.5, 2, 9, 2, 5, 1.1, 0)
                     # flow: (fh, fw, 2) per-pixel displacement; the median is the camera's motion.
                     g = np.round(np.median(flow.reshape(-1, 2), axis=0).astype(np.float64), 5)
                     mag = round(float(np.sqrt((flow * flow).sum(-1)).mean()), 5)
-                    # Trimmed mean of |frame difference| (lowest 90 %), so a scrolling ticker or a
-                    # small moving subject does not count; frozen content gives ~0, live sensor
-                    # noise and any camera or scene motion do not.
-                    ad = cv2.absdiff(prev_small, small).reshape(-1)
+                    ad = cv2.absdiff(prev_small, small)  # (fh, fw) uint8
+                    # Per cell: did it change (mean |frame difference| at flow res >= change_level)?
+                    # Frozen content leaves every cell unchanged, a small moving subject changes its
+                    # own cells (a frame-wide mean would average it away), the cells of a scrolling
+                    # ticker are left out later. Counting frames rather than summing differences
+                    # keeps the few blended frames of a fade or dissolve, which fall inside the
+                    # shot when the cut is detected mid-transition, from posing as motion.
+                    # Integer sums per cell (exact, thread-count independent), then the mean test.
+                    cell_sum = np.add.reduceat(np.add.reduceat(ad.astype(np.int32), fys, axis=0), fxs, axis=1)
+                    change = (cell_sum >= s.change_level * cell_area).astype(np.float64)  # (G, G)
                     k = int(ad.size * 0.9)
-                    diff = round(float(np.partition(ad, k)[:k].mean()), 5)
+                    diff = round(float(np.partition(ad.reshape(-1), k)[:k].mean()), 5)
                 else:
-                    g, mag, diff = np.zeros(2), 0.0, 0.0
+                    g, mag, diff, change = np.zeros(2), 0.0, 0.0, np.zeros((G, G))
                 prev_small = small
                 edges = cv2.Canny(gray, s.edge_low, s.edge_high) > 0
                 thumb = cv2.cvtColor(cv2.resize(bgr, (T, T), interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2RGB)
-                ring.append(_FrameRec(idx, sharp, lapvar, float(gray.mean()), g, mag, diff, edges, bgr, thumb))
+                ring.append(
+                    _FrameRec(idx, sharp, lapvar, float(gray.mean()), g, mag, diff, edges, bgr, thumb, acuity, acuity_half, peak, change)
+                )
                 if len(ring) > delay:
                     fold_oldest(ring[1].gflow)
                 idx += 1

@@ -37,8 +37,7 @@ def analysis_to_bytes(a: VideoAnalysis) -> bytes:
     arrays: dict[str, np.ndarray] = {"head": np.frombuffer(json.dumps(head, sort_keys=True).encode(), np.uint8)}
     for i, s in enumerate(a.segments):
         arrays[f"s{i}_edge"] = s.edge_count
-        arrays[f"s{i}_col"] = s.col_sum
-        arrays[f"s{i}_sq"] = s.col_sq
+        arrays[f"s{i}_cells"] = np.stack([s.cell_acuity, s.cell_acuity_half, s.cell_peak, s.cell_change])  # (4, G, G)
         t = s.thumbs
         arrays[f"s{i}_thumbs"] = np.stack([x[1] for x in t]) if t else np.zeros((0, 1, 1, 3), np.uint8)
     return _deterministic_npz(arrays)
@@ -67,8 +66,11 @@ def analysis_from_bytes(data: bytes) -> VideoAnalysis:
             edge = z[f"s{i}_edge"]
             seg = SegmentStats(
                 start=meta["start"], shot_index=meta["shot_index"], h=edge.shape[0], w=edge.shape[1],
-                edge_count=edge, col_sum=z[f"s{i}_col"], col_sq=z[f"s{i}_sq"],
+                edge_count=edge,
             )  # fmt: skip
+            cells = z[f"s{i}_cells"]  # (4, G, G)
+            seg.grid = int(cells.shape[1])
+            seg.cell_acuity, seg.cell_acuity_half, seg.cell_peak, seg.cell_change = (c.copy() for c in cells)
             for k in _SCALAR_FIELDS:
                 setattr(seg, k, meta[k])
             thumbs = z[f"s{i}_thumbs"]

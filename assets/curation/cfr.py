@@ -1,20 +1,24 @@
 """A constant-frame-rate view of a decoded video stream (the policy for variable-frame-rate sources).
 
 Curation addresses a video by frame index (cuts, segments, clip ranges) and writes clips at a constant
-rate, so index i must mean time i / fps. Phones and screen recorders write variable frame rate (VFR):
-frame intervals wander, and counting decoded frames drifts away from the clock (a 10 s VFR clip can
-hold 280 frames at a nominal 30 fps). The policy, as ffmpeg's `fps` filter does it: resample to the
-stream's average rate by presentation time. Each decoded frame lands on slot round((t - t0) * fps);
-a frame whose slot is already filled is dropped, and a gap repeats the previous frame. On a
-constant-rate stream the slots are 0, 1, 2, ..., so the view is the identity (same frames, same
-bytes downstream). The analysis pass and the clip writer both read through this view, so their frame
-indices agree.
+rate, so index k must mean time k / fps. Phones and screen recorders write variable frame rate (VFR):
+frame intervals change (a phone drops to 15 fps in low light) and counting decoded frames drifts away
+from the clock. The policy, as ffmpeg's `fps` filter (round=near) does it: resample to the stream's
+average rate by presentation time. Slot k (time t0 + k / fps) shows the decoded frame whose timestamp
+is nearest to it (ties go to the earlier frame); a frame nearest to no slot is dropped and a frame
+nearest to several is repeated. On a constant-rate stream slot k is frame k, so the view is the
+identity (same frames, same bytes downstream). The analysis pass and the clip writer both read through
+this view, so their frame indices agree. Each slot comes with `fresh`: False when it repeats the frame
+of the slot before, which the shot detectors skip (a repeated frame is no motion, then a jump, which
+PySceneDetect's adaptive detector would read as a cut). Times are exact fractions, so a constant-rate
+stream can never be shifted by a rounding error.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from fractions import Fraction
 
 import av
 
@@ -25,44 +29,65 @@ class CfrStats:
 
     decoded: int = 0
     emitted: int = 0
-    dropped: int = 0  # decoded frames that fell on an already filled slot
-    repeated: int = 0  # slots filled by repeating the previous frame
-    no_timestamp: int = 0  # frames without a pts (placed on the next slot)
+    dropped: int = 0  # decoded frames nearest to no slot (or with a non-increasing timestamp)
+    repeated: int = 0  # slots showing the same frame as the slot before
+    no_timestamp: int = 0  # frames without a pts (placed one slot after the previous frame)
 
     @property
     def variable(self) -> bool:
         return bool(self.dropped or self.repeated)
 
 
-def cfr_frames(frames: Iterable[av.VideoFrame], fps: float, stats: CfrStats | None = None,
-               max_repeat: int = 1000) -> Iterator[av.VideoFrame]:
-    """Yield `frames` resampled to a constant `fps` by presentation time (see the module docstring).
+def cfr_frames(frames: Iterable[av.VideoFrame], fps: float | Fraction, stats: CfrStats | None = None,
+               max_repeat: int = 1000) -> Iterator[tuple[av.VideoFrame, bool]]:
+    """Yield (frame, fresh) for every slot of the constant-rate view of `frames` (see the module docstring).
 
-    `max_repeat` bounds the frames one timestamp gap may add, so a corrupt pts cannot make the view
-    unbounded.
+    `max_repeat` bounds the slots one timestamp gap may fill, so a corrupt pts cannot make the view
+    unbounded (the clock jumps ahead instead).
     """
     st = stats if stats is not None else CfrStats()
-    t0: float | None = None
-    last_slot = -1
+    step = 1 / Fraction(fps).limit_denominator(1_000_000)  # slot duration, exact
+    t0: Fraction | None = None
+    k = 0  # next slot to fill; slot k is at time k * step (relative to the first frame)
     prev: av.VideoFrame | None = None
+    t_prev, prev_shown = Fraction(0), False
+
+    def emit(f: av.VideoFrame, shown: bool) -> tuple[av.VideoFrame, bool]:
+        st.emitted += 1
+        st.repeated += shown
+        return f, not shown
+
     for frame in frames:
         st.decoded += 1
         if frame.pts is None or frame.time_base is None:
             st.no_timestamp += 1
-            slot = last_slot + 1
+            t = t_prev + step if prev is not None else Fraction(0)
         else:
-            t = float(frame.pts * frame.time_base)
             if t0 is None:
-                t0 = t
-            slot = int(round((t - t0) * fps))
-        if slot <= last_slot:
+                t0 = Fraction(frame.pts) * frame.time_base
+            t = Fraction(frame.pts) * frame.time_base - t0
+        if prev is not None and t <= t_prev:  # duplicate or out-of-order timestamp: the clock stays monotonic
             st.dropped += 1
             continue
-        if prev is not None:
-            for _ in range(min(slot - last_slot - 1, max_repeat)):
-                st.repeated += 1
-                st.emitted += 1
-                yield prev
-        st.emitted += 1
-        yield frame
-        prev, last_slot = frame, slot
+        if t - k * step > max_repeat * step:  # a timestamp jump (corrupt pts): skip the gap
+            k = int(t / step)
+        shown = False
+        while k * step <= t:  # every slot up to t is nearest to prev or to this frame
+            slot = k * step
+            if prev is not None and slot - t_prev <= t - slot:
+                yield emit(prev, prev_shown)
+                prev_shown = True
+            else:
+                yield emit(frame, shown)
+                shown = True
+            k += 1
+        if prev is not None and not prev_shown:
+            st.dropped += 1
+        prev, t_prev, prev_shown = frame, t, shown
+    # after the last frame: the slots within half a slot of it are nearest to it
+    while prev is not None and k * step - t_prev <= step / 2:
+        yield emit(prev, prev_shown)
+        prev_shown = True
+        k += 1
+    if prev is not None and not prev_shown:
+        st.dropped += 1

@@ -17,6 +17,8 @@ import av
 import cv2
 import numpy as np
 
+from assets.curation.cfr import cfr_frames
+
 
 @dataclass(frozen=True)
 class ClipRange:
@@ -57,7 +59,8 @@ def write_clips(
         st.thread_type = "AUTO"
         rate = Fraction(st.average_rate or st.guessed_rate or 24).limit_denominator(1001)
         last_end = max(r.end for r in ranges)
-        for idx, frame in enumerate(inp.decode(st)):
+        # the same constant-rate view as the analysis pass, so source frame indices mean the same frames
+        for idx, (frame, _) in enumerate(cfr_frames(inp.decode(st), st.average_rate or st.guessed_rate or 24)):
             if idx >= last_end:
                 break
             if active is not None and idx >= ranges[active].end:

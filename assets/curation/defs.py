@@ -341,7 +341,7 @@ def deduplicated_clips(context: dg.AssetExecutionContext, filtered_clips: dict[s
     # The whole funnel's drops in one table, so nothing is lost between raw clips and training data.
     all_dropped = pa.concat_tables([read_manifest(store, v["dropped"]) for v in (segmented_clips, rectified_clips, filtered_clips)] + [out.tables["dropped"]])
     refs["all_dropped"] = write_manifest(store, "curation/deduplicated/all_dropped", all_dropped, schemas.DROPPED)
-    md = {**_counts_md(out.counts), "drop_reasons": _reasons_md(out.reasons), "embedder": "fallback:descriptor" if s.embedder == "descriptor" else s.embedder,
+    md = {**_counts_md(out.counts), "drop_reasons": _reasons_md(out.reasons), "embedder": "fallback:descriptor" if s.embedder == "descriptor" else f"pretrained:{Path(s.embedder_path).name}",
           "funnel_drop_reasons": _reasons_md(dict(Counter(all_dropped.column("reason").to_pylist()))),
           **_preview(store, out.tables["clips"], "deduplicated clips", "curation")}  # fmt: skip
     yield manifest_output(refs, md)

@@ -67,20 +67,30 @@ def detect_overlays(edge_freq: np.ndarray, s: CurationSettings) -> list[Overlay]
             found.append(Overlay("band", box, dens))
             break
 
-    # Boxes: two persistent horizontal runs of matching extent joined by persistent vertical sides
-    # (a logo plate or subtitle bar). Pairing runs, rather than taking connected components, keeps
-    # a box separate from scene edges (a horizon, a cloud) that happen to touch it.
+    # Boxes: a persistent horizontal run (a plate's top or bottom edge) with persistent vertical
+    # sides at both of its ends (a logo plate or subtitle bar). The box's other edge is where the
+    # sides end; a second run of matching extent there is not required, because a scene edge that
+    # crosses a translucent plate's far edge breaks that run (measured: the most common miss).
+    # Working from runs, rather than connected components, keeps a box separate from scene edges
+    # (a horizon, a cloud) that happen to touch it.
     # A translucent plate's outline is fainter than glyph edges: boxes use a looser persistence.
     outline = edge_freq >= s.overlay_outline_persistence
     runs = _row_runs(outline, max(4, int(0.06 * w)))
-    tol = max(2, int(round(0.02 * w)))
-    for i, (ya, ax0, ax1) in enumerate(runs):
-        for yb, bx0, bx1 in runs[i + 1 :]:
-            bh = yb - ya + 1
-            if bh < 4 or bh > 0.35 * h or abs(ax0 - bx0) > tol or abs(ax1 - bx1) > tol:
+    thick = outline.copy()  # (H, W) bool, a line straddling two rows counts on both
+    thick[:-1] |= outline[1:]
+    thick[1:] |= outline[:-1]
+    seen: set[tuple[int, int, int, int]] = set()
+    for ya, ax0, ax1 in runs:
+        spans = _side_walk(outline, ya, ax0, ax1) + _far_edge(outline, thick, ya, ax0, ax1, int(0.35 * h), s.overlay_outline)
+        for y0, y1 in spans:
+            box = (int(ax0), int(y0), int(ax1), int(y1))
+            if box in seen:
                 continue
-            x0, x1 = min(ax0, bx0), max(ax1, bx1)
-            y0, y1 = ya, yb + 1
+            seen.add(box)
+            x0, x1 = ax0, ax1
+            bh = y1 - y0
+            if bh < 4 or bh > 0.35 * h:
+                continue
             frac = (x1 - x0) * (y1 - y0) / (w * h)
             if not (s.overlay_min_area <= frac <= s.overlay_max_area):
                 continue
@@ -88,20 +98,80 @@ def detect_overlays(edge_freq: np.ndarray, s: CurationSettings) -> list[Overlay]
             near_y = y0 <= h * m or y1 >= h * (1 - m)
             if not (near_y and (near_x or (x1 - x0) >= 0.4 * w)):
                 continue
-            sides = [
-                outline[y0:y1, max(0, x - 1) : x + 2].any(axis=1).mean() for x in (x0, x1 - 1)
-            ]
+            sides = [outline[y0:y1, max(0, x - 1) : x + 2].any(axis=1).mean() for x in (x0, x1 - 1)]
             if min(sides) < s.overlay_outline:
                 continue
             dens = _interior_density(edge_freq, x0 + 1, y0 + 1, x1 - 1, y1 - 1)
             if dens >= s.overlay_text_density:
-                found.append(Overlay("box", (int(x0), int(y0), int(x1), int(y1)), dens))
+                found.append(Overlay("box", box, dens))
     return _dedupe(found)
 
 
-def _row_runs(mask: np.ndarray, min_len: int) -> list[tuple[int, int, int]]:
-    """(y, x0, x1) runs of set pixels at least `min_len` long; each row OR-ed with the next so a
-    line straddling two rows (sub-pixel position after scaling) stays one run."""
+def clip_overlays(stats, s: CurationSettings) -> list[Overlay]:
+    """Overlays of a clip: the union over its shots (an overlay may belong to one shot only, and a
+    shot's own persistence map is not diluted by its neighbours), plus the whole clip's map (a
+    channel logo that spans every shot, each too short to show it alone)."""
+    found: list[Overlay] = []
+    for ef in stats.shot_edge_freq:
+        found += detect_overlays(ef, s)
+    if len(stats.shot_edge_freq) != 1:
+        found += detect_overlays(stats.edge_freq, s)
+    return _dedupe(found)
+
+
+def _side_walk(outline: np.ndarray, y: int, x0: int, x1: int, max_gap: int = 1) -> list[tuple[int, int]]:
+    """Row spans [y0, y1) of boxes hanging from (or standing on) the run (y, x0, x1): walk down and
+    up while both end columns (+-1 px) stay persistent, tolerating `max_gap` missing rows."""
+    h = outline.shape[0]
+
+    def side(yy: int) -> bool:
+        return bool(outline[yy, max(0, x0 - 1) : x0 + 2].any() and outline[yy, max(0, x1 - 2) : x1 + 1].any())
+
+    spans = []
+    for step in (1, -1):
+        last, gap, yy = y, 0, y + step
+        while 0 <= yy < h and gap <= max_gap:
+            if side(yy):
+                last, gap = yy, 0
+            else:
+                gap += 1
+            yy += step
+        if last != y:
+            spans.append((y, last + 1) if step == 1 else (last, y + 1))
+    return spans
+
+
+def _far_edge(
+    outline: np.ndarray, thick: np.ndarray, y: int, x0: int, x1: int, max_h: int, need: float
+) -> list[tuple[int, int]]:
+    """Row spans [y0, y1) of boxes whose far edge (below or above the run (y, x0, x1)) is at least
+    `need` persistent along the run's extent and whose two sides are too, over the box's height.
+    The farthest such edge wins: glyph rows inside a plate are sparser than its border. Finds the
+    plates whose sides are broken in places (a glyph or a scene edge touching them), which the
+    side walk stops at."""
+    h = outline.shape[0]
+    cols = [outline[:, max(0, x - 1) : x + 2].any(axis=1) for x in (x0, x1 - 1)]  # (H,) bool each
+    spans = []
+    for step in (1, -1):
+        best = None
+        for k in range(3, max_h + 1):
+            yb = y + step * k
+            if not 0 <= yb < h:
+                break
+            if thick[yb, x0:x1].mean() < need:
+                continue
+            lo, hi = min(y, yb), max(y, yb) + 1
+            if min(c[lo:hi].mean() for c in cols) >= need:
+                best = (lo, hi)
+        if best is not None:
+            spans.append(best)
+    return spans
+
+
+def _row_runs(mask: np.ndarray, min_len: int, max_gap: int = 2) -> list[tuple[int, int, int]]:
+    """(y, x0, x1) runs of set pixels at least `min_len` long; each row OR-ed with its neighbours
+    so a line straddling two rows (sub-pixel position after scaling) stays one run, and gaps of up
+    to `max_gap` px closed (a glyph touching a plate's edge breaks its persistence there)."""
     out = []
     thick = mask.copy()
     thick[:-1] |= mask[1:]
@@ -110,16 +180,21 @@ def _row_runs(mask: np.ndarray, min_len: int) -> list[tuple[int, int, int]]:
         row = np.concatenate([[0], thick[y].astype(np.int8), [0]])
         d = np.diff(row)
         starts, ends = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
+        merged: list[list[int]] = []
         for a, b in zip(starts, ends, strict=True):
-            if b - a >= min_len:
-                out.append((y, int(a), int(b)))
+            if merged and a - merged[-1][1] <= max_gap:
+                merged[-1][1] = int(b)
+            else:
+                merged.append([int(a), int(b)])
+        out.extend((y, a, b) for a, b in merged if b - a >= min_len)
     return out
 
 
 def _dedupe(found: list[Overlay]) -> list[Overlay]:
     out: list[Overlay] = []
     for o in sorted(found, key=lambda o: -(o.box[2] - o.box[0]) * (o.box[3] - o.box[1])):
-        if not any(_contains(p.box, o.box) for p in out):
+        # The same overlay found in two shots' maps comes back a pixel or two apart: keep one.
+        if not any(_contains(p.box, o.box) or iou(p.box, o.box) >= 0.6 for p in out):
             out.append(o)
     return out
 

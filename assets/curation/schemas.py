@@ -85,10 +85,11 @@ CLIPS = pa.schema(
         ("crop_y1", pa.int32()),
         ("n_overlays", pa.int32()),
         # Quality scores (from clip_analysis / filtered_clips; NaN before).
-        ("blur", pa.float64()),  # edge acuity of the worst shot; low = blurry
+        ("blur", pa.float64()),  # edge acuity of the worst shot's sharpest kept cell; low = blurry
         ("jitter", pa.float64()),  # RMS high-frequency global motion of the worst shot (px at flow res)
         ("motion", pa.float64()),  # mean optical-flow magnitude of the stillest shot
-        ("luminance", pa.float64()),  # mean luma of the darkest shot (0-255)
+        ("change", pa.float64()),  # |frame difference| of the stillest shot's most changing kept cell; low = static
+        ("luminance", pa.float64()),  # peak luma of the darkest shot's bright quarter (75th pct over kept cells, 0-255)
         ("aesthetic", pa.float64()),  # P(good) of the aesthetic scorer
         ("safety", pa.float64()),  # P(unsafe) of the safety classifier; NaN if none configured
         ("quality_score", pa.float64()),
@@ -120,6 +121,7 @@ CLIP_ANALYSIS = pa.schema(
         ("lapvar", pa.float64()),
         ("jitter", pa.float64()),
         ("motion", pa.float64()),
+        ("change", pa.float64()),
         ("luminance", pa.float64()),
         ("shot_scores", pa.string()),  # JSON list of per-shot scores
         ("overlay_kinds", pa.list_(pa.string())),

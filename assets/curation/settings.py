@@ -26,12 +26,17 @@ class CurationSettings(Section):
     edge_low: int = Field(30, ge=1, le=255)  # Canny thresholds of the persistence maps
     edge_high: int = Field(90, ge=1, le=255)
     fade_lookback_s: float = Field(2.0, ge=0.1, le=30.0)  # how late a fade cut may be reported
+    cell_grid: int = Field(8, ge=2, le=32)  # per-cell signals on a G x G grid (overlay cells left out)
+    acuity_window: int = Field(11, ge=3, le=31)  # local-contrast window of the edge acuity (px)
+    acuity_contrast: float = Field(0.25, ge=0.0, le=1.0)  # edges count from this x the frame's p90 luma
+    acuity_noise_k: float = Field(6.0, ge=0.0, le=50.0)  # ... and from this x the frame's noise sigma
+    change_level: float = Field(0.5, ge=0.0, le=255.0)  # a cell changed: mean |frame diff| >= this (grey levels)
 
     # --- shots (PySceneDetect detectors fed frame by frame) ---------------------------------
     detectors: list[DetectorName] = Field(default_factory=lambda: ["adaptive", "content", "threshold"])
     content_threshold: float = Field(27.0, ge=1.0, le=255.0)
-    adaptive_threshold: float = Field(2.5, ge=0.5, le=50.0)
-    adaptive_min_content: float = Field(8.0, ge=0.0, le=255.0)
+    adaptive_threshold: float = Field(3.0, ge=0.5, le=50.0)
+    adaptive_min_content: float = Field(12.0, ge=0.0, le=255.0)
     fade_threshold: int = Field(12, ge=1, le=128)  # mean intensity below which a frame is "black"
     min_shot_s: float = Field(0.4, ge=0.0, le=10.0)
     merge_cut_frames: int = Field(2, ge=0, le=30)  # cuts of different detectors closer than this merge
@@ -47,7 +52,7 @@ class CurationSettings(Section):
     # --- overlays and rectification ----------------------------------------------------------
     overlay_edge_persistence: float = Field(0.75, gt=0.0, le=1.0)  # fraction of frames a pixel is an edge
     overlay_text_density: float = Field(0.06, ge=0.0, le=1.0)  # mean edge frequency inside an overlay
-    overlay_band_cover: float = Field(0.7, ge=0.0, le=1.0)  # fraction of the width a ticker's edge spans
+    overlay_band_cover: float = Field(0.6, ge=0.0, le=1.0)  # fraction of the width a ticker's edge spans
     overlay_outline_persistence: float = Field(0.5, gt=0.0, le=1.0)  # looser, for translucent plates
     overlay_outline: float = Field(0.6, ge=0.0, le=1.0)  # fraction of a box outline that is persistent
     overlay_min_area: float = Field(0.002, ge=0.0, le=0.5)  # fraction of the frame
@@ -60,10 +65,10 @@ class CurationSettings(Section):
     min_crop_area: float = Field(0.45, gt=0.0, le=1.0)  # below this the clip is dropped ("no_valid_crop")
 
     # --- quality and safety filters -------------------------------------------------------------
-    blur_threshold: float = Field(0.2, ge=0.0)  # edge acuity below this -> "blur"
+    blur_threshold: float = Field(0.74, ge=0.0, le=1.5)  # acuity full res / half res of the sharpest kept cells below this -> "blur"
     jitter_threshold: float = Field(0.5, ge=0.0)  # high-frequency global motion (px at flow res)
-    static_threshold: float = Field(0.03, ge=0.0)  # mean flow magnitude below this -> "static"
-    low_light_threshold: float = Field(45.0, ge=0.0, le=255.0)  # mean luma below this -> "low_light"
+    static_threshold: float = Field(0.3, ge=0.0, le=1.0)  # most active kept cell changes in < this fraction of frames -> "static"
+    low_light_threshold: float = Field(85.0, ge=0.0, le=255.0)  # 75th-pct kept cell's peak luma below this -> "low_light"
     aesthetic_threshold: float = Field(0.5, ge=0.0, le=1.0)
     safety_threshold: float = Field(0.5, ge=0.0, le=1.0)
     aesthetic_backend: Literal["trained", "laion"] = "trained"
@@ -78,7 +83,8 @@ class CurationSettings(Section):
     # --- semantic dedup ----------------------------------------------------------------------------
     embedder: Literal["descriptor", "pretrained"] = "descriptor"
     embedder_path: str = ""
-    dedup_similarity: float = Field(0.95, ge=0.0, le=1.0)  # cosine similarity of near-duplicates
+    dedup_similarity: float = Field(0.76, ge=-1.0, le=1.0)  # masked band-pass cosine (batch-centred); world seeds 11-19
+    pretrained_similarity: float = Field(0.92, ge=-1.0, le=1.0)  # cosine for embedder: pretrained (re-choose per encoder)
     dedup_clusters: int = Field(0, ge=0)  # 0: ~sqrt(n) clusters
     dedup_assign: int = Field(2, ge=1, le=8)  # each clip joins its nearest `dedup_assign` clusters
 
@@ -88,6 +94,7 @@ class CurationSettings(Section):
         """Hash of every setting the analysis pass depends on (the analysis cache key)."""
         keys = [
             "analysis_width", "flow_width", "thumb_size", "thumbs_per_segment", "fade_lookback_s", "edge_low", "edge_high",
+            "cell_grid", "acuity_window", "acuity_contrast", "acuity_noise_k", "change_level",
             "detectors", "content_threshold", "adaptive_threshold", "adaptive_min_content",
             "fade_threshold", "min_shot_s", "merge_cut_frames", "max_clip_s",
         ]  # fmt: skip

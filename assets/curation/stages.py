@@ -24,9 +24,9 @@ import pyarrow as pa
 from assets.common.manifest import rows_to_table
 from assets.curation import schemas
 from assets.curation.cache import analysis_from_bytes, cache_key
-from assets.curation.clips import ClipPlan, clip_stats, motion_level, plan_clips
+from assets.curation.clips import ClipPlan, cell_mask, clip_stats, motion_level, plan_clips
 from assets.curation.dedup import duplicate_groups, shot_embedding, similar_pairs
-from assets.curation.overlays import best_crop, detect_overlays, scale_box
+from assets.curation.overlays import best_crop, clip_overlays, scale_box
 from assets.curation.settings import CurationSettings
 from assets.curation.tasks import analyse_task, write_task
 
@@ -135,7 +135,7 @@ def _clip_row(v: dict[str, Any], plan: ClipPlan, fps: float, w: int, h: int) -> 
         "fps": fps, "width": w, "height": h, "duration_s": n / fps if fps else 0.0,
         "shot_boundaries": plan.shot_boundaries, "n_shots": len(plan.shot_boundaries), "segments": plan.segments,
         "crop_x0": 0, "crop_y0": 0, "crop_x1": w, "crop_y1": h, "n_overlays": 0,
-        "blur": float("nan"), "jitter": float("nan"), "motion": float("nan"), "luminance": float("nan"),
+        "blur": float("nan"), "jitter": float("nan"), "motion": float("nan"), "change": float("nan"), "luminance": float("nan"),
         "aesthetic": float("nan"), "safety": float("nan"), "quality_score": float("nan"),
         "motion_level": "", "resolution": f"{w - w % 2}x{h - h % 2}", "dup_group": "",
     }  # fmt: skip
@@ -212,16 +212,19 @@ def run_clip_analysis(store, clips: pa.Table, s: CurationSettings) -> StageOutpu
     out, kinds = [], Counter()
     for r in clips.to_pylist():
         a = load(r["analysis_path"])
-        st = clip_stats(a, _plan_of(r))
+        plan = _plan_of(r)
+        st = clip_stats(a, plan)
         w, h = a.width, a.height
-        overlays = detect_overlays(st.edge_freq, s)
+        overlays = clip_overlays(st, s)
         sx, sy = w / a.analysis_w, h / a.analysis_h
         boxes = [scale_box(o.box, sx, sy, w, h, s.overlay_pad) for o in overlays]
         crop = best_crop(boxes, w, h, s)
+        if crop is not None and boxes:  # scores of the picture that is kept, overlays left out
+            st = clip_stats(a, plan, cell_mask(crop, w, h, s.cell_grid))
         kinds.update(o.kind for o in overlays)
         out.append({
             "clip_id": r["clip_id"], "video_id": r["video_id"], "blur": st.sharpness, "lapvar": st.lapvar,
-            "jitter": st.jitter, "motion": st.motion, "luminance": st.luminance,
+            "jitter": st.jitter, "motion": st.motion, "change": st.change, "luminance": st.luminance,
             "shot_scores": json.dumps(st.shot_scores, default=float),
             "overlay_kinds": [o.kind for o in overlays], "overlay_boxes": [list(b) for b in boxes],
             "crop_x0": crop[0] if crop else -1, "crop_y0": crop[1] if crop else -1,
@@ -245,7 +248,7 @@ def run_rectified(store, clips: pa.Table, analysis: pa.Table, s: CurationSetting
     kept, dropped, items, todo = [], [], [], []
     for r in clips.to_pylist():
         a = info[r["clip_id"]]
-        for k in ("blur", "jitter", "motion", "luminance"):
+        for k in ("blur", "jitter", "motion", "change", "luminance"):
             r[k] = a[k]
         r["n_overlays"] = len(a["overlay_boxes"])
         if not a["overlay_boxes"]:
@@ -297,7 +300,7 @@ def crop_thumbs(thumbs: list[np.ndarray], row: dict[str, Any], full_w: int, full
 
 def quality_score(row: dict[str, Any], s: CurationSettings) -> float:
     """One number per clip for dedup's "keep the best": aesthetic, sharpness and safety margin."""
-    sharp = min(1.0, row["blur"] / (2 * s.blur_threshold)) if s.blur_threshold > 0 else 1.0
+    sharp = float(np.clip(row["blur"], 0.0, 1.0))  # full / half-res acuity: ~1 crisp, ~0.5 blurred
     safe = 1.0 - row["safety"] if np.isfinite(row["safety"]) else 1.0
     return float(np.mean([row["aesthetic"], sharp, safe]))
 
@@ -320,13 +323,13 @@ def run_filtered(store, clips: pa.Table, s: CurationSettings, aesthetic, safety)
         else:
             r["safety"] = float("nan")
         r["quality_score"] = quality_score(r, s)
-        r["motion_level"] = motion_level(r["motion"], s)
+        r["motion_level"] = motion_level(r["motion"], r["change"], s)
         reasons = []
         if r["blur"] < s.blur_threshold:
             reasons.append("blur")
         if r["jitter"] > s.jitter_threshold:
             reasons.append("jitter")
-        if r["motion"] < s.static_threshold:
+        if r["change"] < s.static_threshold:
             reasons.append("static")
         if r["luminance"] < s.low_light_threshold:
             reasons.append("low_light")
@@ -335,7 +338,7 @@ def run_filtered(store, clips: pa.Table, s: CurationSettings, aesthetic, safety)
         if safety is not None and r["safety"] >= s.safety_threshold:
             reasons.append("unsafe")
         if reasons:
-            detail = {k: r[k] for k in ("blur", "jitter", "motion", "luminance", "aesthetic", "safety")}
+            detail = {k: r[k] for k in ("blur", "jitter", "motion", "change", "luminance", "aesthetic", "safety")}
             dropped.append(_dropped(r, "filtered_clips", reasons, detail))
         else:
             kept.append(r)
@@ -350,8 +353,11 @@ def run_filtered(store, clips: pa.Table, s: CurationSettings, aesthetic, safety)
 # deduplicated_clips
 
 
-def clip_shot_embeddings(store, rows: list[dict[str, Any]]) -> tuple[np.ndarray, list[list[int]]]:
-    """Embedding per (clip, shot) and, per clip, the indices of its shots' embeddings."""
+def clip_shot_embeddings(store, rows: list[dict[str, Any]], embedder: Any = None) -> tuple[np.ndarray, list[list[int]]]:
+    """Embedding per (clip, shot) and, per clip, the indices of its shots' embeddings.
+
+    `embedder`: None for the weight-free descriptor (`dedup.shot_embedding`), else an object with
+    `embed(thumbs, crop) -> (D,)` (`models.curation.embedders.PretrainedShotEmbedder`)."""
     load = _analysis_loader(store)
     emb, clip_shots = [], []
     for r in rows:
@@ -363,16 +369,28 @@ def clip_shot_embeddings(store, rows: list[dict[str, Any]]) -> tuple[np.ndarray,
         idx = []
         for _, thumbs in sorted(by_shot.items()):
             idx.append(len(emb))
-            emb.append(shot_embedding(thumbs, crop))
+            emb.append(shot_embedding(thumbs, crop) if embedder is None else embedder.embed(thumbs, crop))
         clip_shots.append(idx)
     return (np.stack(emb) if emb else np.zeros((0, 576), np.float32)), clip_shots
 
 
 def run_dedup(store, clips: pa.Table, s: CurationSettings) -> StageOutput:
     rows = clips.to_pylist()
-    emb, clip_shots = clip_shot_embeddings(store, rows)
-    pairs = similar_pairs(emb, s.dedup_similarity, s.dedup_clusters, s.dedup_assign, s.seed)
+    embedder, threshold = None, s.dedup_similarity
+    if s.embedder == "pretrained":
+        from models.curation.embedders import PretrainedShotEmbedder
+
+        embedder, threshold = PretrainedShotEmbedder(s.embedder_path), s.pretrained_similarity
+    emb, clip_shots = clip_shot_embeddings(store, rows, embedder)
+    stats: dict[str, int] = {}
+    pairs = similar_pairs(emb, threshold, s.dedup_clusters, s.dedup_assign, s.seed, stats=stats)
     groups = duplicate_groups(clip_shots, pairs)
+    # clips holding a shot that matched a shot of another clip, yet not grouped: their other shots are new
+    # content (a clip is dropped only when all of its shots are contained in another clip)
+    owner = {i: c for c, shots in enumerate(clip_shots) for i in shots}
+    sharing = {owner[i] for pair in pairs for i in pair if owner[pair[0]] != owner[pair[1]]}
+    size = Counter(groups)
+    grouped = {i for i, g in enumerate(groups) if size[g] > 1}
     best: dict[int, int] = {}
     for i, g in enumerate(groups):
         if g not in best or (rows[i]["quality_score"], rows[best[g]]["clip_id"]) > (rows[best[g]]["quality_score"], rows[i]["clip_id"]):
@@ -385,11 +403,12 @@ def run_dedup(store, clips: pa.Table, s: CurationSettings) -> StageOutput:
             kept.append(r)
         else:
             dropped.append(_dropped(r, "deduplicated_clips", ["near_duplicate"], {"dup_of": winner["clip_id"], "quality_score": r["quality_score"], "kept_quality_score": winner["quality_score"]}))
-    n_groups = sum(1 for g, c in Counter(groups).items() if c > 1)
+    n_groups = sum(1 for c in size.values() if c > 1)
     return StageOutput(
         tables={"clips": rows_to_table(kept, schemas.CLIPS), "dropped": rows_to_table(dropped, schemas.DROPPED)},
         counts={"clips_in": len(rows), "clips": len(kept), "dropped": len(dropped), "duplicate_groups": n_groups,
-                "shot_pairs_compared": int(sum(1 for _ in pairs))},  # fmt: skip
+                "shot_pairs_compared": int(stats.get("comparisons", 0)), "shot_pairs_matched": len(pairs),
+                "clips_sharing_a_shot_not_grouped": len(sharing - grouped)},  # fmt: skip
         reasons=dict(Counter(d["reason"] for d in dropped)),
     )
 

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from assets.curation.analysis import analysis_size
+from assets.curation.analysis import analysis_size, frame_bgr
 from assets.curation.settings import CurationSettings
 from assets.sourcing.world.plan import sample_shot
 from assets.sourcing.world.render import iter_shot
@@ -43,7 +43,10 @@ def _h264_roundtrip(frames: list[np.ndarray], fps: int, crf: int, aw: int, ah: i
             out.mux(pkt)
     buf.seek(0)
     with av.open(buf) as c:
-        return [fr.to_ndarray(width=aw, height=ah, format="rgb24") for fr in c.decode(video=0)]
+        # The decode pass's own conversion (`frame_bgr`: OpenCV YUV->BGR, area resize), not
+        # swscale's: the two differ on saturated colours, and the safety classifier trained on the
+        # other path fired on neon-styled shots of the world (train/serve skew, measured on seed 11).
+        return [cv2.cvtColor(frame_bgr(fr, aw, ah), cv2.COLOR_BGR2RGB) for fr in c.decode(video=0)]
 
 
 def labelled_thumbnails(

@@ -13,7 +13,7 @@ from assets.common.outputs import manifest_output
 from assets.common.seeding import stable_seed
 from assets.finetuning import sft
 from assets.finetuning.settings import FinetuningSettings
-from assets.pretraining.curriculum import dit_config, flow_config, loss_decreased, run_stage
+from assets.pretraining.curriculum import dit_config, flow_config, run_stage
 from assets.pretraining.defs import loss_check, materialize_model_dir
 from assets.pretraining.settings import PretrainingSettings
 from assets.pretraining.training_asset import latent_dims, packed_source, store_model
@@ -66,12 +66,16 @@ def sft_specialists(
             view=sft.view(source, train_rows, s), dit=dit, flow=flow, stage=stage, out_dir=Path(tmp) / "model",
             init_dir=init, trainer_kwargs=compute.trainer_kwargs(), logger=run.lightning_logger(),
             val_batches=val, val_every=s.val_every, patience=s.patience,
+            # the held-out clips double as the loss check's probe (fixed noise and times, before vs after)
+            probe_batches=val or None, probe_seed=stable_seed(params.seed, GROUP, "probe", category),
+            probe_times=pre.probe_times,
         )
         value = {
             "model_files": store_model(store, result, f"{GROUP}/{category}"),
             "text_encoder": base.get("text_encoder"), "vae": base.get("vae"), "packed_latents": packed_latents,
             "history": [round(x, 6) for x in result.history], "latent_grid": base.get("latent_grid"),
             "tokens": result.tokens, "val_rows": val_rows, "stopped_at": result.stopped_at,
+            "probe": {"start": result.probe_start, "end": result.probe_end},
         }
         return manifest_output(value, metadata={
             "mlflow_run": dg.MetadataValue.url(run.url), "category": category,

@@ -6,6 +6,7 @@ No Dagster here: `defs.py` resolves upstream assets, the preset and the resource
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +19,7 @@ from assets.pretraining.sources import StageView
 from models.dit.checkpoint import load_dit, save_dit
 from models.dit.config import DiTConfig
 from models.dit.data import LatentSource
-from models.dit.training import DiTTrainingModule, StageConfig, make_trainer
+from models.dit.training import DiTTrainingModule, StageConfig, make_trainer, probe_losses
 from models.flow.schedule import FlowConfig
 
 # Order and upstream of the pre-training stages (asset name -> upstream asset).
@@ -74,6 +75,10 @@ class StageResult:
     val_loss: float | None = None
     stopped_at: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    probe_start: list[list[float]] = field(default_factory=list)  # (samples, times) before training
+    probe_end: list[list[float]] = field(default_factory=list)  # the same probe after training
+    heldout_start: list[list[float]] = field(default_factory=list)  # the same on held-out clips (reported)
+    heldout_end: list[list[float]] = field(default_factory=list)
 
     @property
     def tokens_per_s(self) -> float:
@@ -96,9 +101,18 @@ def run_stage(
     checkpoint_dir: Path | None = None,
     checkpoint_every: int = 0,
     extra_config: dict[str, Any] | None = None,
+    probe_batches: Sequence[dict[str, torch.Tensor]] | None = None,
+    probe_seed: int = 0,
+    probe_times: int = 8,
+    heldout_batches: Sequence[dict[str, torch.Tensor]] | None = None,
+    init_state: dict[str, torch.Tensor] | None = None,
 ) -> StageResult:
-    """Train one stage from `init_dir` (or from scratch) and save `out_dir` (config.json + safetensors)."""
-    init_state = None
+    """Train one stage from `init_dir` (or `init_state`, or from scratch) and save `out_dir`.
+
+    With `probe_batches` (fixed training clips), the fixed-noise, fixed-time probe loss is measured on
+    the starting weights and on the trained weights: the paired evidence the stage's loss check uses.
+    `heldout_batches` get the same treatment and are reported (generalisation), not checked.
+    """
     if init_dir is not None:
         upstream, _ = load_dit(init_dir, overrides={"activation_checkpointing": dit.activation_checkpointing})
         if upstream.config.to_json() != dit.to_json():
@@ -119,9 +133,16 @@ def run_stage(
         checkpoint_dir=str(checkpoint_dir) if checkpoint_dir else None,
         checkpoint_every=checkpoint_every,
     )
+    def probe(batches: Sequence[dict[str, torch.Tensor]] | None) -> list[list[float]]:
+        if not batches:
+            return []
+        return probe_losses(module.dit, batches, flow, probe_seed, probe_times, stage.task_shares).tolist()
+
+    probe_start, heldout_start = probe(probe_batches), probe(heldout_batches)
     t0 = time.perf_counter()
     trainer.fit(module)
     seconds = time.perf_counter() - t0
+    probe_end, heldout_end = probe(probe_batches), probe(heldout_batches)
     save_dit(module.dit, out_dir, extra={"flow": flow.to_dict(), "stage": stage.to_dict(), **(extra_config or {})})
     return StageResult(
         model_dir=out_dir,
@@ -129,15 +150,149 @@ def run_stage(
         tokens=sum(module.batch_tokens),
         seconds=seconds,
         stopped_at=int(trainer.global_step),
+        probe_start=probe_start,
+        probe_end=probe_end,
+        heldout_start=heldout_start,
+        heldout_end=heldout_end,
     )
 
 
-def loss_decreased(history: Sequence[float], window: float = 0.25) -> tuple[bool, float, float]:
-    """Mean of the first vs last `window` share of steps; True when every loss is finite and it fell."""
-    if not history:
-        return False, float("nan"), float("nan")
-    n = max(1, int(len(history) * window))
-    first = sum(history[:n]) / n
-    last = sum(history[-n:]) / n
-    finite = all(torch.isfinite(torch.tensor(history)).tolist())
-    return finite and last < first, first, last
+def matched_variant_init(default: DiTConfig, variant: DiTConfig, seed: int) -> dict[str, torch.Tensor]:
+    """Initial weights of `variant` whose parameters shared with `default` equal the default's seeded init.
+
+    `DiTTrainingModule` seeds `mix_seed(seed, "init")` and builds `SeedDiT(default)`; building the variant
+    with the same seed would shift the RNG stream at its first extra module. Here the default is built
+    exactly as its stage builds it, the variant from a derived seed, and every tensor whose name and shape
+    both have is copied over. The variant's extra modules (temporal text K/V, the last spatial block's text
+    update) sit behind adaLN-Zero gates, so at step 0 the two models compute the same function.
+    """
+    from models.dit.data import mix_seed
+    from models.dit.model import SeedDiT
+
+    torch.manual_seed(mix_seed(seed, "init"))
+    base = SeedDiT(default).state_dict()
+    torch.manual_seed(mix_seed(seed, "init", "variant"))
+    state = SeedDiT(variant).state_dict()
+    for k, v in base.items():
+        if k not in state:
+            continue
+        if state[k].shape == v.shape:
+            state[k] = v.clone()
+        elif "txt_mod.proj" in k and state[k].shape[1:] == v.shape[1:] and state[k].shape[0] > v.shape[0]:
+            # the last spatial block's text adaLN: (shift, scale) by default, (shift, scale, gate, ...) in the
+            # variant; the first chunks mean the same
+            state[k] = state[k].clone()
+            state[k][: v.shape[0]] = v
+    return state
+
+
+def probe_batches(view: LatentSource, caption: str = "long") -> list[dict[str, torch.Tensor]]:
+    """Every item of `view` once, grouped by latent shape into collated batches (a fixed probe set)."""
+    from models.dit.data import collate
+
+    by_shape: dict[tuple[int, int, int], list[dict[str, torch.Tensor]]] = {}
+    for i in range(len(view)):
+        by_shape.setdefault(view.shape(i), []).append({**view.sample(i, caption), "step": 0})
+    return [collate(items) for _, items in sorted(by_shape.items())]
+
+
+def holdout_rows(n_rows: int, n_holdout: int, seed: int, max_share: float = 1.0) -> tuple[list[int], list[int]]:
+    """(kept rows, chosen rows): a seeded choice of `n_holdout` rows, at most `max_share` of them and never
+    all. With the curriculum's seed it is the same for every stage, so no stage probes a clip an earlier
+    stage trained on."""
+    k = min(n_holdout, max(0, n_rows - 1), int(n_rows * max_share))
+    g = torch.Generator().manual_seed(seed)
+    held = sorted(torch.randperm(n_rows, generator=g)[:k].tolist())
+    keep = set(held)
+    return [i for i in range(n_rows) if i not in keep], held
+
+
+def _t_quantile(p: float, df: int) -> float:
+    from scipy.stats import t as student_t
+
+    return float(student_t.ppf(p, df))
+
+
+@dataclass(frozen=True)
+class LossVerdict:
+    """Whether a stage's loss was finite and decreased, and the evidence.
+
+    Primary evidence (when the stage ran a probe): paired differences end - start of the probe loss
+    on fixed clips, same noise and times; decreased when the one-sided (1 - alpha) upper bound of
+    their mean is below 0. Always: a least-squares slope of train/loss on step with its (1 - alpha)
+    interval. Without a probe, the slope's upper bound must be below 0; with one, the training curve
+    must at least not be rising significantly (slope lower bound <= 0), which catches a stage that
+    diverges late even when its end weights still beat its start.
+    """
+
+    passed: bool
+    basis: str  # "probe" or "train_trend"
+    finite: bool
+    train_first: float  # mean train/loss over the first quarter of steps
+    train_last: float  # ... and over the last quarter
+    slope: float  # train/loss per step
+    slope_low: float
+    slope_high: float
+    probe_start: float = float("nan")  # mean probe loss before / after the stage
+    probe_end: float = float("nan")
+    probe_change: float = float("nan")  # mean paired difference end - start
+    probe_change_high: float = float("nan")  # its one-sided upper confidence bound
+    probe_pairs: int = 0
+
+    def to_metadata(self) -> dict[str, float | int | str | bool]:
+        return {k: (round(v, 6) if isinstance(v, float) else v) for k, v in self.__dict__.items()}
+
+
+def trend(history: Sequence[float], alpha: float = 0.05) -> tuple[float, float, float]:
+    """(slope, low, high): OLS slope of loss on step with a two-sided (1 - alpha) t interval.
+    The per-step noise (a fresh batch, times and noise every step) is close to independent."""
+    y = torch.tensor(list(history), dtype=torch.float64)
+    n = len(y)
+    if n < 3:
+        return float("nan"), float("-inf"), float("inf")
+    x = torch.arange(n, dtype=torch.float64)
+    xc, yc = x - x.mean(), y - y.mean()
+    slope = float((xc * yc).sum() / (xc * xc).sum())
+    resid = yc - slope * xc
+    se = float((resid.pow(2).sum() / (n - 2) / (xc * xc).sum()).sqrt())
+    q = _t_quantile(1 - alpha / 2, n - 2)
+    return slope, slope - q * se, slope + q * se
+
+
+def loss_verdict(
+    history: Sequence[float],
+    probe_start: Sequence[Sequence[float]] | None = None,
+    probe_end: Sequence[Sequence[float]] | None = None,
+    alpha: float = 0.05,
+) -> LossVerdict:
+    """The stage check's decision (see `LossVerdict`)."""
+    h = [float(x) for x in history]
+    finite = bool(h) and all(math.isfinite(x) for x in h)
+    n = max(1, len(h) // 4)
+    first = sum(h[:n]) / n if h else float("nan")
+    last = sum(h[-n:]) / n if h else float("nan")
+    slope, lo, hi = trend(h, alpha) if finite else (float("nan"), float("nan"), float("nan"))
+    if not probe_start or not probe_end:
+        return LossVerdict(finite and hi < 0, "train_trend", finite, first, last, slope, lo, hi)
+    a = torch.tensor(probe_start, dtype=torch.float64).flatten()
+    b = torch.tensor(probe_end, dtype=torch.float64).flatten()
+    if a.shape != b.shape:
+        raise ValueError(f"probe before {tuple(a.shape)} and after {tuple(b.shape)} differ; they must be paired")
+    finite = finite and bool(torch.isfinite(a).all() and torch.isfinite(b).all())
+    d = b - a  # paired: same clip, noise and time; only the weights differ
+    m = len(d)
+    mean = float(d.mean())
+    # units are (clip, time) pairs: noise and t differ between them, clips repeat across times, so the
+    # bound is somewhat optimistic for clip-to-clip variation; it is exact for the noise it removes
+    high = mean + (_t_quantile(1 - alpha, m - 1) * float(d.std()) / math.sqrt(m) if m > 1 else float("inf"))
+    not_rising = not (lo > 0)
+    return LossVerdict(
+        finite and high < 0 and not_rising, "probe", finite, first, last, slope, lo, hi,
+        float(a.mean()), float(b.mean()), mean, high, m,
+    )
+
+
+def loss_decreased(history: Sequence[float]) -> tuple[bool, float, float]:
+    """Train-curve-only form of `loss_verdict` (no probe): (passed, first-quarter mean, last-quarter mean)."""
+    v = loss_verdict(history)
+    return v.passed, v.train_first, v.train_last

@@ -60,3 +60,12 @@ class PretrainingSettings(Section):
     samples: SampleSettings = Field(default_factory=SampleSettings)
     experiment: str = "seedflow-dit"
     checkpoint_every: int = Field(default=0, ge=0, description="training checkpoints every n steps (0 = off)")
+    probe_clips: int = Field(
+        default=4, ge=0, le=10_000,
+        description="clips held out of every stage; the loss check compares their fixed-noise loss before/after",
+    )
+    probe_times: int = Field(default=8, ge=1, le=64, description="fixed flow times per probe clip")
+    ablation_stages: list[str] = Field(
+        default_factory=lambda: ["dit_t2i", "dit_joint_low"],
+        description="curriculum prefix retrained with temporal_sees_text=true (dit_temporal_text_ablation)",
+    )

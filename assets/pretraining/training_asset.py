@@ -14,7 +14,7 @@ from typing import Any
 import dagster as dg
 import torch
 
-from assets.pretraining.curriculum import StageResult, loss_decreased
+from assets.pretraining.curriculum import StageResult, loss_verdict
 from assets.pretraining.settings import PretrainingSettings
 from assets.pretraining.sources import PackedLatentSource
 
@@ -81,16 +81,24 @@ def finish(
         "history": [round(x, 6) for x in result.history],
         "latent_grid": list(latent_grid),
         "tokens": result.tokens,
+        "probe": {"start": result.probe_start, "end": result.probe_end},
+        "heldout_probe": {"start": result.heldout_start, "end": result.heldout_end},
         **(extra_value or {}),
     }
-    ok, first, last = loss_decreased(result.history)
-    run.log_metrics({"stage/tokens_per_s": result.tokens_per_s, "stage/loss_first": first, "stage/loss_last": last})
+    verdict = loss_verdict(result.history, result.probe_start, result.probe_end)
+    first, last = verdict.train_first, verdict.train_last
+    run.log_metrics({"stage/tokens_per_s": result.tokens_per_s, "stage/loss_first": first, "stage/loss_last": last,
+                     **({"stage/probe_start": verdict.probe_start, "stage/probe_end": verdict.probe_end}
+                        if verdict.probe_pairs else {})})
     version = tracking.register_model(run, result.model_dir, f"seedflow-{stage_name}", stage_name)
     md: dict[str, Any] = {
         "mlflow_run": dg.MetadataValue.url(run.url),
         "steps": dg.MetadataValue.int(len(result.history)),
         "loss_first": dg.MetadataValue.float(float(first)),
         "loss_last": dg.MetadataValue.float(float(last)),
+        "probe_loss_start": dg.MetadataValue.float(float(verdict.probe_start)),
+        "probe_loss_end": dg.MetadataValue.float(float(verdict.probe_end)),
+        **_heldout_metadata(result),
         "tokens_per_s": dg.MetadataValue.float(float(result.tokens_per_s)),
         "parameters": dg.MetadataValue.int(int(sum(t.numel() for t in _weights(result)))),
         "registry_version": version or "off",
@@ -100,6 +108,15 @@ def finish(
     from assets.common.outputs import manifest_output
 
     return manifest_output(value, metadata=md)
+
+
+def _heldout_metadata(result: StageResult) -> dict[str, Any]:
+    """Mean held-out probe loss before / after the stage: generalisation, reported beside the check."""
+    if not result.heldout_start:
+        return {}
+    mean = lambda rows: float(torch.tensor(rows, dtype=torch.float64).mean())  # noqa: E731
+    return {"heldout_probe_start": dg.MetadataValue.float(mean(result.heldout_start)),
+            "heldout_probe_end": dg.MetadataValue.float(mean(result.heldout_end))}
 
 
 def _weights(result: StageResult) -> list[torch.Tensor]:

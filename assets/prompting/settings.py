@@ -21,16 +21,22 @@ class PromptingSettings(Section):
     sft_steps: int = Field(default=600, ge=1, le=10_000_000)
     sft_batch_size: int = Field(default=16, ge=1, le=4096)
     sft_lr: float = Field(default=5e-3, gt=0, le=1.0)
+    # Share of SFT prompts drawn uniformly over the vocabulary instead of the world's long-tail prior:
+    # a rewriter must map *every* phrasing to its value, and tail values seen a dozen times are not learnt.
+    sft_uniform_fraction: float = Field(default=0.5, ge=0.0, le=1.0)
     # --- DPO (LoRA) ---
-    dpo_prompts: int = Field(default=256, ge=4, le=10_000_000)  # prompts whose rewrites are paired
-    dpo_steps: int = Field(default=80, ge=1, le=10_000_000)
-    dpo_batch_size: int = Field(default=8, ge=1, le=4096)
+    dpo_prompts: int = Field(default=1024, ge=4, le=10_000_000)  # prompts whose rewrites are paired
+    dpo_val_fraction: float = Field(default=0.125, ge=0.0, le=0.5)  # prompts whose pairs only measure the margin
+    dpo_mirror_pairs: bool = True  # each on-policy pair also gets its mirror (see train.pairs_for)
+    dpo_steps: int = Field(default=100, ge=1, le=10_000_000)
+    dpo_batch_size: int = Field(default=16, ge=1, le=4096)
     dpo_lr: float = Field(default=2e-3, gt=0, le=1.0)
-    dpo_beta: float = Field(default=2.0, gt=0, le=10.0)  # margin on the divergent token only, so higher than 0.1
-    dpo_sft_weight: float = Field(default=0.5, ge=0.0, le=10.0)  # chosen-NLL anchor (RPO); 0 = pure DPO
+    # The margin is one divergent token: beta 2 stops pushing a pair once that token moved ~2 nats (a trust region).
+    dpo_beta: float = Field(default=2.0, gt=0, le=10.0)
+    dpo_sft_weight: float = Field(default=1.0, ge=0.0, le=10.0)  # chosen-NLL anchor (RPO); 0 = pure DPO
     lora_r: int = Field(default=8, ge=1, le=1024)
     lora_alpha: int = Field(default=16, ge=1, le=4096)
     lora_dropout: float = Field(default=0.0, ge=0.0, le=0.9)
     # --- evaluation (held-out prompts drawn uniformly over the vocabulary, so tail attributes count) ---
-    eval_prompts: int = Field(default=96, ge=4, le=1_000_000)
+    eval_prompts: int = Field(default=256, ge=4, le=1_000_000)
     max_new_tokens: int = Field(default=96, ge=8, le=8192)

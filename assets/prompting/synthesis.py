@@ -212,17 +212,24 @@ def _i2v_prompt(shot: ShotCaption, lang: str, rng: random.Random, stated: set[st
     return text + (f"，{_phrase(rng, 'camera', camera, 'zh')}" if camera else "")
 
 
-def make_example(shot: ShotCaption, task: str, lang: str, rng: random.Random) -> PromptExample:
-    """Write one user prompt for `shot` and its target caption."""
+def make_example(
+    shot: ShotCaption, task: str, lang: str, rng: random.Random, stated: frozenset[str] | None = None
+) -> PromptExample:
+    """Write one user prompt for `shot` and its target caption (`stated`: the scalars the user names;
+    drawn at random when None)."""
     if task not in TASKS or lang not in LANGS:
         raise ValueError(f"task must be in {TASKS} and lang in {LANGS}, got {task!r}, {lang!r}")
+    if stated is not None:
+        stated = set(stated)
     if task == "t2v":
-        stated = {a for a in ("scene", "camera", "style") if rng.random() < 0.5}
+        if stated is None:
+            stated = {a for a in ("scene", "camera", "style") if rng.random() < 0.5}
         prompt = _t2v_prompt(shot, lang, rng, stated)
         caption = DenseCaption((shot,))
         target = render_caption(caption, lang, "long")
     else:
-        stated = {"camera"} if rng.random() < 0.5 else set()
+        if stated is None:
+            stated = {"camera"} if rng.random() < 0.5 else set()
         prompt = _i2v_prompt(shot, lang, rng, stated)
         caption = DenseCaption((replace(shot, scene=None, style=None),))
         target = render_caption(caption, lang, "short")
@@ -310,3 +317,34 @@ def apply_facts(example: PromptExample, facts: list[tuple]) -> str | None:
         return None
     form = "long" if example.task == "t2v" else "short"
     return render_caption(DenseCaption((bad,)), example.lang, form)
+
+
+def counterfactual(example: PromptExample, fact: tuple, rng: random.Random) -> tuple[PromptExample, tuple] | None:
+    """The prompt that *asks for* a hallucinated fact, and the fact that would be wrong there.
+
+    A model that writes "static camera" for "push in" may simply prefer the frequent value. A pair that
+    rejects "static" teaches it to avoid "static" everywhere unless the mirror pair (prompt "tripod shot":
+    "static" chosen, "zoom in" rejected) is there too; with both, each value is chosen as often as it is
+    rejected and only the prompt-to-value mapping is learnable. Returns (mirror example, the original
+    value as a fact to write into the mirror's caption), or None when the fact has no mirror.
+    """
+    shot = example.caption.shots[0]
+    subjects = list(shot.subjects)
+    kind = fact[0]
+    if kind in ("scene", "style", "camera"):
+        if kind not in example.stated or getattr(shot, kind) is None:
+            return None
+        mirror_shot, original = replace(shot, **{kind: fact[1]}), (kind, getattr(shot, kind))
+    elif kind in ("colour", "count", "motion"):
+        i = next((j for j, s in enumerate(subjects) if s.subject == fact[1]), None)
+        if i is None:
+            return None
+        subjects[i] = replace(subjects[i], **{kind: fact[2]})
+        mirror_shot, original = replace(shot, subjects=tuple(subjects)), (kind, fact[1], getattr(shot.subjects[i], kind))
+    elif kind == "subject" and len(subjects) == 1 and fact[1] != subjects[0].subject:
+        subjects[0] = replace(subjects[0], subject=fact[1])
+        mirror_shot, original = replace(shot, subjects=tuple(subjects)), ("subject", shot.subjects[0].subject)
+    else:
+        return None
+    mirror = make_example(mirror_shot, example.task, example.lang, rng, stated=example.stated)
+    return mirror, original

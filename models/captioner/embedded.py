@@ -17,6 +17,7 @@ import lightning as L
 import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
+from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from models.captioner.network import (
@@ -27,6 +28,7 @@ from models.captioner.network import (
     VisualEncoder,
     caption_loss,
     head_route,
+    percept_head_input,
     shot_inputs,
 )
 from models.captioner.tokenizer import EOS, PAD, CaptionTokenizer
@@ -52,20 +54,53 @@ class Captioner(Protocol):
 class _ShotSet(Dataset):
     """Prepared shot inputs (the weight-free front end runs once per shot, not once per epoch)."""
 
-    def __init__(self, app: torch.Tensor, motion: torch.Tensor, labels: dict[str, torch.Tensor]):
-        self.app, self.motion, self.labels = app, motion, labels
+    def __init__(self, app: torch.Tensor, motion: torch.Tensor, percept: torch.Tensor, labels: dict[str, torch.Tensor]):
+        self.app, self.motion, self.percept, self.labels = app, motion, percept, labels
 
     def __len__(self) -> int:
         return self.app.shape[0]
 
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
-        return self.app[i], self.motion[i], {k: v[i] for k, v in self.labels.items()}
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
+        return self.app[i], self.motion[i], self.percept[i], {k: v[i] for k, v in self.labels.items()}
 
 
 def prepare_inputs(frames: torch.Tensor, size: int, chunk: int = 128) -> tuple[torch.Tensor, torch.Tensor]:
     """Frames (N, T, 3, S', S') -> the encoder's inputs for every shot, in chunks (memory)."""
     parts = [shot_inputs(frames[i:i + chunk], size) for i in range(0, frames.shape[0], chunk)]
     return torch.cat([a for a, _ in parts]), torch.cat([m for _, m in parts])
+
+
+def prepare_percepts(vision: FrozenVision, frames: torch.Tensor, chunk: int = 128) -> torch.Tensor:
+    """Frames (N, T, 3, h, w) -> the frozen detector's evidence (N, D) ((N, 0) without a detector)."""
+    if not vision.cfg.perceives:
+        return torch.zeros(frames.shape[0], 0)
+    return torch.cat([vision.perceive(frames[i:i + chunk]) for i in range(0, frames.shape[0], chunk)])
+
+
+def fit_percept_heads(heads: AttributeHeads, percept: torch.Tensor, labels: dict[str, torch.Tensor], *,
+                      epochs: int, batch_size: int = 64, lr: float = 3e-3, seed: int = 0) -> None:
+    """Fit the heads over the detector's evidence on their own, then freeze them (as the judges do): the
+    (N, D) features are cheap, and the phase-1 CNN loop is far too short for these small noisy inputs."""
+    gen = torch.Generator().manual_seed(seed)
+    names = [k for k in heads.names if heads.routes[k] == "percept"]
+    for name in names:
+        y = labels[name]
+        keep = y >= 0
+        x, y = percept_head_input(name, percept[keep], heads.cfg.perception_frames), y[keep]
+        if not len(y):
+            continue
+        mods = nn.ModuleList([heads.hidden[name], heads.out[name]])
+        opt = torch.optim.AdamW(mods.parameters(), lr=lr, weight_decay=1e-2)
+        mods.train()
+        for _ in range(epochs):
+            perm = torch.randperm(len(y), generator=gen)
+            for i in range(0, len(y), batch_size):
+                b = perm[i:i + batch_size]
+                loss = F.cross_entropy(heads.out[name](heads.hidden[name](x[b])), y[b])
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+        mods.eval().requires_grad_(False)
 
 
 # the small-object attributes (subject, colour, count, motion) are the hard ones: double weight;
@@ -90,8 +125,8 @@ class EncoderPretraining(L.LightningModule):
         self.encoder, self.heads, self.lr, self.steps = VisualEncoder(cfg), AttributeHeads(cfg), lr, steps
 
     def training_step(self, batch: Any, _: int) -> torch.Tensor:
-        app, motion, labels = batch
-        logits, _ = self.heads(self.encoder.forward_inputs(app, motion))
+        app, motion, percept, labels = batch
+        logits, _ = self.heads(self.encoder.forward_inputs(app, motion), percept if percept.shape[-1] else None)
         losses = {}
         for k, v in logits.items():
             y = labels[k]
@@ -158,8 +193,9 @@ class TrainReport:
     encoder_params: int
     decoder_params: int
     frozen_encoder: bool
-    encoder_cpu_s: float = 0.0  # process CPU time of phase 1 (front end + CNN training)
+    encoder_cpu_s: float = 0.0  # process CPU time of phase 1 (front end + CNN training, detector evidence)
     decoder_cpu_s: float = 0.0  # process CPU time of phase 2
+    detector_cpu_s: float = 0.0  # process CPU time of the subject detector (rendering its shots + training)
 
 
 class _LossHistory(L.Callback):
@@ -203,8 +239,11 @@ class EmbeddedCaptioner:
         seed: int,
         trainer_kwargs: dict[str, Any] | None = None,
         logger: Any = None,
+        detector: nn.Module | None = None,
+        percept_epochs: int = 150,
     ) -> tuple["EmbeddedCaptioner", TrainReport]:
-        """`captions`: (row of `frames`, text, lang, form) for every annotated shot text."""
+        """`captions`: (row of `frames`, text, lang, form) for every annotated shot text. `detector`: the
+        pre-trained subject detector (required when `cfg.perceives`), frozen here."""
         kw = {"accelerator": "cpu", "devices": 1, "deterministic": True}
         kw.update(trainer_kwargs or {})
         common = dict(enable_checkpointing=False, enable_model_summary=False, logger=logger or False,
@@ -215,17 +254,26 @@ class EmbeddedCaptioner:
         app, motion = prepare_inputs(pretrain_frames, cfg.frame_size)
         steps1 = encoder_epochs * -(-app.shape[0] // batch_size)
         phase1 = EncoderPretraining(cfg, lr, steps1)
+        if cfg.perceives and detector is None:
+            raise ValueError("cfg.view_height > 0 needs the pre-trained subject detector")
+        if detector is not None:
+            detector = detector.eval().requires_grad_(False)
+        probe = FrozenVision(phase1.encoder, phase1.heads, detector)
+        percept = prepare_percepts(probe, pretrain_frames)  # (N, D): the frozen detector runs once per shot
+        if cfg.perceives:
+            fit_percept_heads(phase1.heads, percept, pretrain_labels, epochs=percept_epochs, seed=seed)
         hist1 = _LossHistory()
         g = torch.Generator().manual_seed(seed)
         L.Trainer(max_epochs=encoder_epochs, callbacks=[hist1], **common).fit(
-            phase1, DataLoader(_ShotSet(app, motion, pretrain_labels), batch_size=batch_size, shuffle=True,
+            phase1, DataLoader(_ShotSet(app, motion, percept, pretrain_labels), batch_size=batch_size, shuffle=True,
                                generator=g))
-        encoder = FrozenVision(phase1.encoder, phase1.heads).eval().requires_grad_(False)  # frozen from here on
+        encoder = FrozenVision(phase1.encoder, phase1.heads, detector).eval().requires_grad_(False)  # frozen from here on
         t1 = time.process_time()
 
         with torch.no_grad():
             if frames is pretrain_frames:  # the usual case: reuse the prepared inputs
-                visual = torch.cat([encoder.forward_inputs(app[i:i + 256], motion[i:i + 256])
+                visual = torch.cat([encoder.forward_inputs(app[i:i + 256], motion[i:i + 256],
+                                                           percept[i:i + 256] if cfg.perceives else None)
                                     for i in range(0, app.shape[0], 256)])
             else:
                 visual = torch.cat([encoder(frames[i:i + 256]) for i in range(0, frames.shape[0], 256)])

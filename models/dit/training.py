@@ -26,7 +26,7 @@ from models.dit.data import LatentDataset, LatentSource, TokenBudgetBatchSampler
 from models.dit.model import SeedDiT
 from models.dit.tasks import condition_from_frames, sample_task_masks
 from models.flow.loss import flow_matching_loss, interpolate
-from models.flow.schedule import FlowConfig, training_times
+from models.flow.schedule import FlowConfig, resolution_shift, time_shift, training_times
 
 
 @dataclass(frozen=True)
@@ -89,6 +89,57 @@ def validation_loss(
         count += 1
     model.train(was_training)
     return total / max(count, 1)
+
+
+def probe_times(k: int, tokens: int, flow: FlowConfig) -> torch.Tensor:
+    """(k,) fixed flow times: the (i + 0.5) / k quantiles of the stage's logit-normal, shifted for the
+    latent size, so a probe weights noise levels the way training does but draws nothing at random."""
+    q = (torch.arange(k, dtype=torch.float64) + 0.5) / k
+    u = flow.logit_mean + flow.logit_std * math.sqrt(2.0) * torch.special.erfinv(2 * q - 1)  # normal quantiles
+    return time_shift(torch.sigmoid(u), resolution_shift(tokens, flow)).float()
+
+
+@torch.no_grad()
+def probe_losses(
+    model: SeedDiT,
+    batches: Sequence[dict[str, torch.Tensor]],
+    flow: FlowConfig,
+    seed: int = 0,
+    times: int = 8,
+    task_shares: dict[str, float] | None = None,
+) -> torch.Tensor:
+    """Flow-matching loss per (sample, probe time) on fixed batches, (n_samples, times), for the loss check.
+
+    Every sample is evaluated at `times` fixed quantile times with noise and task (from the stage's
+    `task_shares`: i2v, keyframes, else t2v / t2i) drawn from (seed, batch, time index); no caption
+    dropout. The loss counts the generated frames only, as in training. Called with the same
+    arguments before and after a stage, the two vectors are paired (same x0, noise, t; only the
+    weights differ), which removes most of the noise that makes a per-step training loss useless
+    for telling whether a short stage learned anything.
+    """
+    was_training = model.training
+    model.eval()
+    out = []
+    for i, batch in enumerate(batches):
+        x0 = batch["latents"]  # (B, C, T, H, W)
+        b, _, t_len, h, w = x0.shape
+        ts = probe_times(times, t_len * h * w, flow)
+        per = torch.zeros(b, len(ts))
+        for k, tk in enumerate(ts.tolist()):
+            g = torch.Generator().manual_seed(mix_seed(seed, "probe", i, k))
+            masks, _ = sample_task_masks(t_len, b, task_shares or {}, g)  # (B, T)
+            cond, cmask = condition_from_frames(x0, masks)
+            noise = torch.randn(x0.shape, generator=g)
+            t = torch.full((b,), tk)
+            x_t, v_target = interpolate(x0, noise, t)
+            v = model(x_t, t, cond, cmask, batch["text"], batch["text_mask"].bool(),
+                      batch["frame_shot"], batch["text_shot"])
+            err = (v.float() - v_target.float()).pow(2).mean(dim=(1, 3, 4))  # (B, T)
+            w = 1.0 - cmask.float()  # generated frames only
+            per[:, k] = (err * w).sum(1) / w.sum(1).clamp(min=1.0)  # (B,)
+        out.append(per)
+    model.train(was_training)
+    return torch.cat(out) if out else torch.zeros(0, times)
 
 
 def lr_lambda(stage: StageConfig):

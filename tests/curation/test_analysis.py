@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
 import pytest
+from videos import Shot, write_video
 
 from assets.curation.analysis import DecodeError, analyse_video
 from assets.curation.cache import analysis_from_bytes, analysis_to_bytes, cache_key
-from assets.curation.clips import segment_scores
+from assets.curation.clips import cell_mask, segment_scores
+from assets.curation.overlays import best_crop, detect_overlays, scale_box
 from assets.curation.settings import CurationSettings
 
 S = CurationSettings(analysis_width=128)
@@ -26,7 +29,7 @@ def test_cuts_are_exact_and_signals_separate_defects(analysis, defect_video) -> 
     clean, blur, jitter, static, dark, overlay = sc
     assert blur["sharpness"] < S.blur_threshold < min(clean["sharpness"], jitter["sharpness"], static["sharpness"])
     assert jitter["jitter"] > S.jitter_threshold > max(x["jitter"] for x in (clean, blur, static, overlay))
-    assert static["motion"] < S.static_threshold < min(x["motion"] for x in (clean, blur, jitter, dark, overlay))
+    assert static["change"] < S.static_threshold < min(x["change"] for x in (clean, blur, jitter, dark, overlay))
     assert dark["luminance"] < S.low_light_threshold < min(x["luminance"] for x in (clean, blur, jitter, static))
     # Thumbnails: a bounded, evenly spaced reservoir per segment.
     assert all(1 <= len(g.thumbs) <= S.thumbs_per_segment for g in analysis.segments)
@@ -57,3 +60,35 @@ def test_truncated_video_keeps_decodable_frames(defect_video, tmp_path: Path) ->
     except DecodeError:
         return  # moov atom at the end: nothing decodable is also a valid outcome (quarantine)
     assert 0 < a.n_frames <= 174
+
+
+def test_overlay_cells_are_left_out_of_the_scores(tmp_path: Path) -> None:
+    """A blurred shot and a dark shot, each under a sharp, white burnt-in caption: judged on the
+    whole frame the caption's crisp glyphs hide the blur and its white pixels are the brightest
+    cells; judged on the cells the crop keeps, each defect is found."""
+    cap = (8, 54, 120, 70)
+    path = write_video(tmp_path / "captioned.mp4", [Shot(36, 60, blur=True, overlay=cap), Shot(36, 120, dark=True, overlay=cap)])
+    a = analyse_video(path, S)
+    blurred, dark = a.segments
+    sx, sy = a.width / a.analysis_w, a.height / a.analysis_h
+    kept = []
+    for g in (blurred, dark):
+        boxes = [scale_box(o.box, sx, sy, a.width, a.height, S.overlay_pad) for o in detect_overlays(g.edge_count / g.n, S)]
+        crop = best_crop(boxes, a.width, a.height, S)
+        assert boxes and crop is not None
+        kept.append(segment_scores(g, cell_mask(crop, a.width, a.height, g.grid)))
+    assert segment_scores(blurred)["sharpness"] >= S.blur_threshold > kept[0]["sharpness"]
+    assert (dark.cell_peak / dark.n).max() > 200 and kept[1]["luminance"] < S.low_light_threshold
+
+
+def test_analysis_does_not_depend_on_the_opencv_thread_count(defect_video) -> None:
+    """The process pool runs OpenCV on one thread, Ray workers on several: same bytes either way."""
+    before = cv2.getNumThreads()
+    try:
+        cv2.setNumThreads(1)
+        one = analysis_to_bytes(analyse_video(defect_video[0], S))
+        cv2.setNumThreads(4)
+        many = analysis_to_bytes(analyse_video(defect_video[0], S))
+    finally:
+        cv2.setNumThreads(before)
+    assert one == many

@@ -1,9 +1,10 @@
 """Detectors against the synthetic world's ground truth (small world with boosted defect rates).
 
 The issue's targets are 0.95 F1 for hard cuts and 0.9 precision / recall for each defect. Hard cuts
-are asserted at the issue's threshold. For blur, static and overlays the embedded detectors do not
-reach 0.9 yet (see benchmarks/results/curation_accuracy.json); they are asserted at regression
-floors well above chance so a broken detector still fails.
+and the four technical defects are asserted at the issue's thresholds (measured on this world: 1.0
+each). Overlays do not reach the issue's IoU >= 0.7 / 90 % rectified yet (measured here: mean IoU
+0.60, 64 % rectified; see benchmarks/results/curation_accuracy.json), so they are asserted at floors
+just under the measured figures: a broken detector still fails.
 """
 
 from __future__ import annotations
@@ -37,15 +38,14 @@ def test_hard_cuts_f1(report) -> None:
 
 
 def test_defect_detectors(report) -> None:
-    for key, floor in (("jitter", 0.8), ("low_light", 0.6), ("blur", 0.4), ("static", 0.4)):
+    for key, floor in (("jitter", 0.9), ("low_light", 0.9), ("blur", 0.9), ("static", 0.9)):
         r = report[key]
-        if r["positives"] == 0:
-            continue
+        assert r["positives"] >= 3, (key, r)
         assert r["recall"] >= floor and r["precision"] >= floor, (key, r)
 
 
 def test_overlays(report) -> None:
     ov = report["overlays"]
     assert ov["n"] >= 3
-    assert ov["mean_iou"] >= 0.3 and ov["rectified_or_dropped"] >= 0.3, ov
+    assert ov["mean_iou"] >= 0.55 and ov["rectified_or_dropped"] >= 0.55, ov
     assert ov["false_positive_shots"] <= 0.05 * ov["clean_shots"] + 1, ov

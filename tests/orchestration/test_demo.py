@@ -1,0 +1,39 @@
+"""`make demo` runs each asset with its asset checks, so a failing blocking check stops the demo."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import dagster as dg
+import pytest
+
+from orchestration import demo
+
+
+def test_demo_materializes_assets_together_with_their_checks(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
+    calls = []
+
+    def fake_materialize(defs_list, selection, **kw):
+        calls.append((defs_list, selection))
+        return SimpleNamespace(success=True)
+
+    monkeypatch.setattr(demo.dg, "materialize", fake_materialize)
+    assert demo.run_demo(only=["pretraining"], summary_table=False) == 0
+    assert calls, "the pretraining group has assets"
+    checks = [d for d in calls[0][0] if isinstance(d, dg.AssetChecksDefinition)]
+    checked = {k.asset_key.to_user_string() for c in checks for k in c.check_keys}
+    assert "dit_t2i" in checked  # the DiT loss check is a separately defined @asset_check
+
+
+def test_a_failing_blocking_check_fails_the_run() -> None:
+    @dg.asset
+    def upstream() -> int:
+        return 1
+
+    @dg.asset_check(asset=upstream, blocking=True)
+    def upstream_ok(upstream: int) -> dg.AssetCheckResult:
+        return dg.AssetCheckResult(passed=upstream > 1)
+
+    result = dg.materialize([upstream, upstream_ok], selection=[upstream.key], raise_on_error=False)
+    assert not result.success
