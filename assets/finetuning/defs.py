@@ -13,8 +13,8 @@ from assets.common.outputs import manifest_output
 from assets.common.seeding import stable_seed
 from assets.finetuning import sft
 from assets.finetuning.settings import FinetuningSettings
-from assets.pretraining.curriculum import dit_config, flow_config, run_stage
-from assets.pretraining.defs import loss_check, materialize_model_dir
+from assets.pretraining.curriculum import dit_config, flow_config, loss_verdict, run_stage
+from assets.pretraining.defs import materialize_model_dir
 from assets.pretraining.settings import PretrainingSettings
 from assets.pretraining.training_asset import latent_dims, packed_source, store_model
 from resources.compute import ComputeResource
@@ -83,9 +83,32 @@ def sft_specialists(
         })
 
 
-@dg.asset_check(asset=sft_specialists, name="loss_finite_and_decreasing", blocking=True)
+def sft_verdict(value: dict[str, Any]) -> tuple[bool, dict[str, Any]]:
+    """A specialist passes when its loss stayed finite and neither its validation probe nor its training
+    loss rose significantly. SFT starts from the converged continue-training model at a smaller learning
+    rate with early stopping on the validation loss (report 4.3), so unlike a pre-training stage its loss
+    need not fall significantly; what must not happen is divergence or a specialist worse than its start."""
+    v = loss_verdict(value.get("history", []), (value.get("probe") or {}).get("start"), (value.get("probe") or {}).get("end"))
+    md = v.to_metadata()
+    probe_rose = v.probe_pairs > 0 and (2 * v.probe_change - v.probe_change_high) > 0  # lower bound of the change > 0
+    train_rose = v.slope_low > 0
+    md.update({"probe_rose_significantly": bool(probe_rose), "train_rose_significantly": bool(train_rose)})
+    return bool(v.finite and not probe_rose and not train_rose), md
+
+
+@dg.asset_check(asset=sft_specialists, name="loss_finite_and_not_rising", blocking=True)
 def sft_loss_check(value):
-    return loss_check(value)
+    """The check of a partitioned asset is handed every materialized partition (category -> value): each
+    specialist must pass on its own, with its figures under `<category>/`."""
+    per = {k: sft_verdict(v) for k, v in sorted(value.items())} if "history" not in value else {"": sft_verdict(value)}
+    failed = [k for k, (ok, _) in per.items() if not ok]
+    md = {(f"{k}/{m}" if k else m): x for k, (_, d) in per.items() for m, x in d.items()}
+    md["failed_specialists"] = ", ".join(failed) or "none"
+    return dg.AssetCheckResult(
+        passed=bool(per) and not failed, metadata=md,
+        description="every specialist: train/loss finite, and neither its validation probe (fixed clips, noise "
+                    "and times, before vs after) nor its train/loss slope rose significantly (95%)",
+    )
 
 
 @dg.asset(group_name=GROUP, code_version="merge-v1", ins={"specialists": dg.AssetIn("sft_specialists")})

@@ -85,3 +85,22 @@ def test_probe_is_deterministic_and_held_out_rows_are_shared_by_stages(tmp_path)
     assert torch.equal(again, torch.tensor(res.probe_end, dtype=again.dtype))  # same noise, same times
     v = loss_verdict(res.history, res.probe_start, res.probe_end)
     assert v.passed, v
+
+
+def test_sft_check_judges_every_materialized_specialist():
+    # a partitioned asset's check is handed {category: value}; each specialist must pass on its own.
+    # SFT may stay flat (converged start, small lr, early stopping) but must not rise significantly.
+    from assets.finetuning.defs import sft_loss_check
+
+    start = _probe(1.0)
+    h = _noisy(np.full(30, 0.3), 0.02, 0)
+    flat = {"history": h, "probe": {"start": start.tolist(), "end": (start * 1.0).tolist()}}
+    better = {"history": h, "probe": {"start": start.tolist(), "end": (start * 0.9).tolist()}}
+    worse = {"history": h, "probe": {"start": start.tolist(), "end": (start * 1.05).tolist()}}
+    diverging = {"history": _noisy(DIVERGING, 0.01, 0), "probe": {}}
+    check = sft_loss_check.node_def.compute_fn.decorated_fn
+    assert check({"natural": better, "neon": flat}).passed
+    r = check({"natural": better, "neon": worse})
+    assert not r.passed and r.metadata["failed_specialists"].value == "neon"
+    assert not check({"natural": diverging}).passed
+    assert not check({}).passed
