@@ -93,11 +93,21 @@ def write_world(settings: WorldSettings, out_dir: Path, progress: bool = True) -
     bar = tqdm(total=len(jobs), desc="synthetic world", unit="video", disable=not progress)
     frames = 0
     if settings.workers > 1 and len(jobs) > 1:
-        # spawn, not fork: the caller may be a threaded Dagster process.
-        with mp.get_context("spawn").Pool(min(settings.workers, 2)) as pool:
+        # spawn, not fork: the caller may be a threaded Dagster process. The pool is closed and joined, not
+        # left to `with Pool` (terminate): terminate signals SIGTERM, which a parent that ignores SIGTERM
+        # (nohup-style launchers, some CI runners) passes on to spawned workers, and the join then hangs.
+        pool = mp.get_context("spawn").Pool(min(settings.workers, 2))
+        try:
             for _, n in pool.imap_unordered(encode_job, jobs):
                 frames += n
                 bar.update(1)
+        except BaseException:
+            for proc in getattr(pool, "_pool", []):  # SIGKILL cannot be ignored
+                proc.kill()
+            pool.terminate()
+            raise
+        pool.close()
+        pool.join()
     else:
         for job in jobs:
             frames += encode_job(job)[1]
