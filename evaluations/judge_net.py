@@ -38,6 +38,7 @@ from tqdm import tqdm
 
 from evaluations.video_metrics import farneback
 from models.perception.detector import N_COLOURS, N_SHAPES, DetectorConfig, SubjectDetector, detector_maps, peaks
+from models.perception.fitting import fit_frozen_head
 from models.perception.tracks import MAX_COUNT, PER_PAIR, feature_size, shot_features
 
 
@@ -285,19 +286,9 @@ def fit_percept_heads(model: JudgeNet, percept: torch.Tensor, labels: dict[str, 
     for name in PERCEPT_HEADS:
         if name not in model.heads:
             continue
-        head = model.heads[name]
         y = torch.from_numpy(labels[name].astype(np.int64))
-        opt = torch.optim.AdamW(head.parameters(), lr=lr, weight_decay=1e-2)
-        head.train()
-        for _ in range(epochs):
-            perm = torch.randperm(len(y), generator=gen)
-            for i in range(0, len(y), batch_size):
-                b = perm[i:i + batch_size]
-                loss = nn.functional.cross_entropy(head(inputs[name][b]), y[b], ignore_index=-1)
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-        head.eval().requires_grad_(False)
+        fit_frozen_head(model.heads[name], inputs[name], y, gen, epochs=epochs, batch_size=batch_size, lr=lr,
+                        ignore_index=-1)
 
 
 @torch.no_grad()

@@ -32,6 +32,7 @@ from models.captioner.network import (
     shot_inputs,
 )
 from models.captioner.tokenizer import EOS, PAD, CaptionTokenizer
+from models.perception.fitting import fit_frozen_head
 
 PROMPT_LEN = 3
 
@@ -89,18 +90,8 @@ def fit_percept_heads(heads: AttributeHeads, percept: torch.Tensor, labels: dict
         x, y = percept_head_input(name, percept[keep], heads.cfg.perception_frames), y[keep]
         if not len(y):
             continue
-        mods = nn.ModuleList([heads.hidden[name], heads.out[name]])
-        opt = torch.optim.AdamW(mods.parameters(), lr=lr, weight_decay=1e-2)
-        mods.train()
-        for _ in range(epochs):
-            perm = torch.randperm(len(y), generator=gen)
-            for i in range(0, len(y), batch_size):
-                b = perm[i:i + batch_size]
-                loss = F.cross_entropy(heads.out[name](heads.hidden[name](x[b])), y[b])
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-        mods.eval().requires_grad_(False)
+        head = nn.Sequential(heads.hidden[name], heads.out[name])  # the same modules, not copies
+        fit_frozen_head(head, x, y, gen, epochs=epochs, batch_size=batch_size, lr=lr)
 
 
 # the small-object attributes (subject, colour, count, motion) are the hard ones: double weight;
