@@ -26,6 +26,20 @@ def test_tracks_sit_on_the_subjects_under_camera_moves():
                                                V.keys("motion").index("bounce")]]
 
 
+
+def test_tracks_follow_near_duplicate_copies():
+    """Crop and lower-resolution copies are rendered at the frame size, then cropped or resampled."""
+    from dataclasses import replace
+
+    base = make_shot(subject="square", colour="red", motion="right", camera="static", scene="sky", n_frames=6,
+                     seed=4, noise_sigma=0)
+    for copy in (replace(base, crop=0.8), replace(base, resample=0.5)):
+        video = render_shot(copy, 64, 64, 8)
+        for x, y, _ in subject_tracks(copy, 64, 64, 8)[3]:
+            r, g, b = video[3, int(round(y)), int(round(x))].tolist()
+            assert r > 180 and g < 90 and b < 90, (copy.crop, copy.resample, (r, g, b))
+
+
 def _shots(n, seed):
     rng = np.random.default_rng(seed)
     frames, tracks, classes = [], [], []

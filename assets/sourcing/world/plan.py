@@ -67,7 +67,7 @@ class ShotSpec:
     noise_seed: int = 0  # sensor noise and jitter; differs between near-duplicate copies
     noise_sigma: float = 2.0
     crop: float = 1.0  # < 1: a centre crop of this fraction, rescaled back (near-duplicate variant)
-    resample: float = 1.0  # < 1: rendered at this scale and upscaled (near-duplicate variant)
+    resample: float = 1.0  # < 1: downscaled to this scale and upscaled back (near-duplicate variant)
 
     def __post_init__(self) -> None:
         if not 1 <= len(self.subjects) <= 3:
@@ -92,6 +92,22 @@ class ShotSpec:
     @property
     def count(self) -> int:
         return len(self.subjects)
+
+    @property
+    def static_content(self) -> bool:
+        """Nothing in the picture moves: what the curation's static-content filter must find.
+
+        A frozen shot (`static` defect) is one case. The other is a live shot whose camera is static, whose
+        subjects all stand still, in a scene without living parts (only the ocean's waves move), with no
+        flashing hazard emblem and no jitter: such a shot differs from a frozen one only in its sensor
+        noise, which the H.264 encode mostly discards, and it is just as useless for learning motion.
+        Overlays are not content (the rectifying crop removes them), so a scrolling ticker does not count."""
+        if "static" in self.defects:
+            return True
+        return (
+            self.camera == "static" and all(s.motion == "still" for s in self.subjects)
+            and self.scene not in V.LIVING_SCENES and not self.unsafe and "jitter" not in self.defects
+        )
 
     def overlay_pixels(self, height: int, width: int) -> tuple[int, int, int, int] | None:
         """Overlay box in pixels (x0, y0, x1, y1), x1/y1 exclusive; None without overlay."""

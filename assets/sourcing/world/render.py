@@ -208,7 +208,7 @@ class _ShotRenderer:
 
 
 def _variant_size(shot: ShotSpec, height: int, width: int) -> tuple[int, int]:
-    """Internal render size of a near-duplicate copy rendered at a lower resolution."""
+    """The lower resolution a near-duplicate "resolution" copy passes through."""
     if shot.resample >= 1.0:
         return height, width
     return max(16, int(round(height * shot.resample))), max(16, int(round(width * shot.resample)))
@@ -216,8 +216,12 @@ def _variant_size(shot: ShotSpec, height: int, width: int) -> tuple[int, int]:
 
 def iter_shot(shot: ShotSpec, height: int, width: int, fps: int) -> Iterator[np.ndarray]:
     """Frames of one shot, (height, width, 3) uint8 RGB each."""
-    ih, iw = _variant_size(shot, height, width)
-    renderer = _ShotRenderer(shot, ih, iw, fps)
+    # A near-duplicate copy shows the same picture as its original, so it is always rendered at the frame
+    # size and only then cropped or resampled. (Rendering a "resolution" copy at the smaller size gave the
+    # scene painter, whose number of random elements depends on the canvas size, a different layout:
+    # a different shot, not a re-upload of the same one.)
+    renderer = _ShotRenderer(shot, height, width, fps)
+    low_h, low_w = _variant_size(shot, height, width)
     overlay = OverlayPainter(shot, height, width, fps)
     still: np.ndarray | None = None
     for i in range(shot.n_frames):
@@ -226,10 +230,11 @@ def iter_shot(shot: ShotSpec, height: int, width: int, fps: int) -> Iterator[np.
         else:
             img = renderer.frame(i)
             if shot.crop < 1.0:  # near-duplicate: centre crop, rescaled to the frame
-                ch, cw = int(round(ih * shot.crop)), int(round(iw * shot.crop))
-                y0, x0 = (ih - ch) // 2, (iw - cw) // 2
-                img = img[y0 : y0 + ch, x0 : x0 + cw]
-            if img.shape[:2] != (height, width):
+                ch, cw = int(round(height * shot.crop)), int(round(width * shot.crop))
+                y0, x0 = (height - ch) // 2, (width - cw) // 2
+                img = cv2.resize(img[y0 : y0 + ch, x0 : x0 + cw], (width, height), interpolation=cv2.INTER_LINEAR)
+            if shot.resample < 1.0:  # near-duplicate: a lower-resolution re-upload, upscaled back to the frame
+                img = cv2.resize(img, (low_w, low_h), interpolation=cv2.INTER_AREA)
                 img = cv2.resize(img, (width, height), interpolation=cv2.INTER_LINEAR)
             if renderer.frozen:
                 still = img.copy()

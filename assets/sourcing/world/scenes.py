@@ -12,6 +12,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from assets.sourcing.world import vocabulary as V
+
 
 def _gradient(h: int, w: int, top: tuple[float, ...], bottom: tuple[float, ...], y0: float, y1: float) -> np.ndarray:
     """(h, w, 3) vertical gradient from `top` at row y0 to `bottom` at row y1 (clamped outside)."""
@@ -117,7 +119,7 @@ def paint_scene(scene: str, h: int, w: int, horizon: float, unit: float, rng: np
 
 def animate_scene(scene: str, canvas: np.ndarray, state: dict, t: float) -> np.ndarray:
     """The canvas at time t (seconds); scenes without living parts return it unchanged."""
-    if scene != "ocean" or not state:
+    if scene not in V.LIVING_SCENES or not state:
         return canvas
     out = canvas.copy()
     water, row0 = state["water"], state["row0"]

@@ -10,7 +10,8 @@
   (the overlap with the previous shot: shot k starts transition_frames before shot k-1 ends),
   subjects (list of {subject, colour, motion}) and the same as parallel lists subject_keys / colours /
   motions, count, camera, scene, style, defects (list of "blur" | "jitter" | "static" | "low_light" |
-  "unsafe"), overlay ("none" | "watermark" | "subtitle" | "ticker") with its pixel box overlay_x0,
+  "unsafe"), static_content (nothing in the picture moves: frozen, or a still composition in a scene without
+  living parts; `ShotSpec.static_content`), overlay ("none" | "watermark" | "subtitle" | "ticker") with its pixel box overlay_x0,
   overlay_y0, overlay_x1, overlay_y1 (x1/y1 exclusive; null without overlay), unsafe, dup_group
   (null unless the shot is in a near-duplicate group), dup_variant ("original" | "noise" | "crop" |
   "resolution"), shot_seed, caption_en, caption_zh (reference captions, `assets.captioning.schema`).
@@ -50,6 +51,7 @@ SHOTS = pa.schema([
     pa.field("scene", pa.string(), nullable=False),
     pa.field("style", pa.string(), nullable=False),
     pa.field("defects", pa.list_(pa.string()), nullable=False),
+    pa.field("static_content", pa.bool_(), nullable=False),
     pa.field("overlay", pa.string(), nullable=False),
     pa.field("overlay_x0", pa.int32()),
     pa.field("overlay_y0", pa.int32()),

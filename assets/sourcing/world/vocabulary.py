@@ -86,6 +86,8 @@ SCENES: tuple[Term, ...] = (
     Term("desert", "a sandy desert", "沙漠", 0.8),
     Term("night", "a starry night", "星空夜晚", 0.6),
 )
+# Scenes with parts that move by themselves (`scenes.animate_scene`): the ocean's waves.
+LIVING_SCENES = frozenset({"ocean"})
 
 # Global styles applied to the rendered frame.
 STYLES: tuple[Term, ...] = (

@@ -70,7 +70,7 @@ def ground_truth_tables(videos: list[VideoSpec]) -> tuple[pa.Table, pa.Table]:
                 "colours": [s.colour for s in shot.subjects],
                 "motions": [s.motion for s in shot.subjects],
                 "count": shot.count, "camera": shot.camera, "scene": shot.scene, "style": shot.style,
-                "defects": list(shot.defects), "overlay": shot.overlay,
+                "defects": list(shot.defects), "static_content": shot.static_content, "overlay": shot.overlay,
                 "overlay_x0": box[0] if box else None, "overlay_y0": box[1] if box else None,
                 "overlay_x1": box[2] if box else None, "overlay_y1": box[3] if box else None,
                 "unsafe": shot.unsafe, "dup_group": shot.dup_group, "dup_variant": shot.dup_variant,
