@@ -113,6 +113,7 @@ def evaluate_world(world_dir: Path, s: CurationSettings, safety=None, aesthetic=
             thumbs = np.stack([t for _, t in best.thumbs])
             row = {
                 "video_id": vid, "shot": r["shot_index"], "evaluable": True, "defects": list(r["defects"]),
+                "static_content": bool(r["static_content"]),
                 "overlay": r["overlay"], "unsafe": bool(r["unsafe"]), **sc,
                 "n_boxes": len(boxes),
                 "safety": float(np.median(safety.score(thumbs))) if safety is not None else float("nan"),
@@ -155,11 +156,19 @@ def evaluate_world(world_dir: Path, s: CurationSettings, safety=None, aesthetic=
         "fades": {"found": soft["fade"][0], "n": soft["fade"][1]},
         "blur": _pr(col["sharpness"] < s.blur_threshold, flag("blur")),
         "jitter": _pr(col["jitter"] > s.jitter_threshold, flag("jitter")),
-        "static": _pr(col["change"] < s.static_threshold, flag("static")),
+        # Static content: frozen shots and live shots where nothing moves (`ShotSpec.static_content`).
+        "static": _pr(col["change"] < s.static_threshold, np.array([r["static_content"] for r in ev])),
         "low_light": _pr(col["luminance"] < s.low_light_threshold, flag("low_light")),
     }
     if safety is not None:
         out["unsafe"] = _pr(col["safety"] >= s.safety_threshold, np.array([r["unsafe"] for r in ev]))
+    if aesthetic is not None:
+        # "Low aesthetic" in the world's ground truth: the defects a frame shows (AESTHETIC_DEFECTS, the
+        # scorer's training labels: blur, low light); mean thumbnail P(good) below the threshold flags it.
+        from assets.curation.training import AESTHETIC_DEFECTS
+
+        bad = np.array([any(d in r["defects"] for d in AESTHETIC_DEFECTS) for r in ev])
+        out["low_aesthetic"] = _pr(np.array([r["aesthetic"] for r in ev]) < s.aesthetic_threshold, bad)
     ov = [r for r in ev if r["overlay"] != "none"]
     out["overlays"] = {
         "n": len(ov),
@@ -177,7 +186,7 @@ def evaluate_world(world_dir: Path, s: CurationSettings, safety=None, aesthetic=
 def main() -> None:
     import torch
 
-    from assets.curation.training import labelled_thumbnails
+    from assets.curation.training import labelled_set
     from assets.sourcing.world.settings import WorldSettings
     from assets.sourcing.world.writer import write_world
     from benchmarks._machine import describe
@@ -188,10 +197,10 @@ def main() -> None:
     world = WorldSettings(n_videos=60, seed=7, workers=2)
     with tempfile.TemporaryDirectory() as d:
         write_world(world, Path(d))
-        thumbs, good, unsafe = labelled_thumbnails(s, world, seed=123)
-        kw = dict(epochs=s.train_epochs, lr=s.train_lr, batch_size=s.train_batch, seed=0)
-        safety, m_s = train_thumb_classifier(thumbs, unsafe, ThumbClassifierConfig(task="safety"), **kw)
-        aesthetic, m_a = train_thumb_classifier(thumbs, good, ThumbClassifierConfig(task="aesthetic"), **kw)
+        lab = labelled_set(s, world, seed=123)  # rendered under its own seed: no shot of the evaluated world
+        kw = dict(epochs=s.train_epochs, lr=s.train_lr, batch_size=s.train_batch, seed=0, groups=lab.groups)
+        safety, m_s = train_thumb_classifier(lab.thumbs, lab.unsafe, ThumbClassifierConfig(task="safety"), **kw)
+        aesthetic, m_a = train_thumb_classifier(lab.thumbs, lab.good, ThumbClassifierConfig(task="aesthetic"), **kw)
         res = evaluate_world(Path(d), s, TrainedThumbScorer(safety), TrainedThumbScorer(aesthetic))
     res["scorer_training"] = {"safety": m_s, "aesthetic": m_a}
     res["world"] = world.model_dump()
@@ -200,7 +209,7 @@ def main() -> None:
     out = ROOT / "benchmarks" / "results" / "curation_accuracy.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(res, indent=1, default=float))
-    summary = {k: res[k] for k in ("hard_cuts", "dissolves", "fades", "blur", "jitter", "static", "low_light", "unsafe", "overlays", "duplicates")}
+    summary = {k: res[k] for k in ("hard_cuts", "dissolves", "fades", "blur", "jitter", "static", "low_light", "unsafe", "low_aesthetic", "overlays", "duplicates")}
     print(json.dumps(summary, indent=1, default=float))
 
 

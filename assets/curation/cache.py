@@ -16,7 +16,7 @@ import numpy as np
 from assets.curation.analysis import ANALYSIS_VERSION, SegmentStats, VideoAnalysis
 
 _SCALAR_FIELDS = (
-    "start", "end", "shot_index", "n", "sharp_sum", "lapvar_sum", "luma_sum", "flow_n",
+    "start", "end", "shot_index", "n", "cut_n", "sharp_sum", "lapvar_sum", "luma_sum", "flow_n", "mag_n",
     "flow_mag_sum", "diff_sum", "jitter_n", "jitter_sum", "thumb_stride",
 )  # fmt: skip
 
@@ -37,7 +37,7 @@ def analysis_to_bytes(a: VideoAnalysis) -> bytes:
     arrays: dict[str, np.ndarray] = {"head": np.frombuffer(json.dumps(head, sort_keys=True).encode(), np.uint8)}
     for i, s in enumerate(a.segments):
         arrays[f"s{i}_edge"] = s.edge_count
-        arrays[f"s{i}_cells"] = np.stack([s.cell_acuity, s.cell_acuity_half, s.cell_peak, s.cell_change])  # (4, G, G)
+        arrays[f"s{i}_cells"] = np.stack([s.cell_crisp, s.cell_edge, s.cell_peak, s.cell_change, s.cut_crisp, s.cut_edge])  # (6, G, G)
         t = s.thumbs
         arrays[f"s{i}_thumbs"] = np.stack([x[1] for x in t]) if t else np.zeros((0, 1, 1, 3), np.uint8)
     return _deterministic_npz(arrays)
@@ -68,9 +68,9 @@ def analysis_from_bytes(data: bytes) -> VideoAnalysis:
                 start=meta["start"], shot_index=meta["shot_index"], h=edge.shape[0], w=edge.shape[1],
                 edge_count=edge,
             )  # fmt: skip
-            cells = z[f"s{i}_cells"]  # (4, G, G)
+            cells = z[f"s{i}_cells"]  # (6, G, G)
             seg.grid = int(cells.shape[1])
-            seg.cell_acuity, seg.cell_acuity_half, seg.cell_peak, seg.cell_change = (c.copy() for c in cells)
+            seg.cell_crisp, seg.cell_edge, seg.cell_peak, seg.cell_change, seg.cut_crisp, seg.cut_edge = (c.copy() for c in cells)
             for k in _SCALAR_FIELDS:
                 setattr(seg, k, meta[k])
             thumbs = z[f"s{i}_thumbs"]

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from assets.curation.analysis import SegmentStats, VideoAnalysis
+from assets.curation.analysis import SegmentStats, VideoAnalysis, blur_score
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # workers import this module; settings pull in Dagster via resources.params
@@ -77,11 +77,11 @@ def plan_clips(a: VideoAnalysis, s: CurationSettings) -> tuple[list[ClipPlan], l
 @dataclass
 class ClipStats:
     n_frames: int
-    sharpness: float  # min over shots of the sharpest kept cell's edge acuity (blur if low)
+    sharpness: float  # min over shots of the log-scaled crisp fraction of kept edge pixels (blur if low)
     lapvar: float  # mean Laplacian variance (reported)
     luminance: float  # min over shots of the 75th-pct kept cell's mean peak luma (low light if low)
     motion: float  # min over shots of mean flow magnitude (px/frame at flow res; motion level)
-    change: float  # min over shots of the most changing kept cell's |frame difference| (static if low)
+    change: float  # min over shots of the fraction of frames the most moving kept cell moves in (static if low)
     jitter: float  # max over shots of RMS high-pass global motion
     shot_scores: list[dict[str, float]]
     edge_freq: np.ndarray  # (H, W) fraction of frames each pixel is an edge
@@ -109,41 +109,34 @@ def cell_mask(crop: tuple[int, int, int, int] | None, w: int, h: int, grid: int)
     return m if m.any() else np.ones((grid, grid), bool)
 
 
-def sharpness_ratio(full: np.ndarray, half: np.ndarray) -> float:
-    """Blur score in (0, ~1]: sharpest edge acuity at full resolution / the same at half resolution.
-
-    A crisp picture does not get sharper when downscaled (~1); a blurred one does (a sigma-s blur
-    becomes s/2: ~0.5-0.7). Both maxima are over the same kept cells, summed over frames (the frame
-    count cancels). No edge at all in the kept picture: 0 (nothing is resolved).
-    """
-    top_half = float(half.max()) if half.size else 0.0
-    if top_half <= 0.0:
-        return 0.0
-    return min(1.5, float(full.max()) / top_half)
-
-
 def segment_scores(g: SegmentStats, keep: np.ndarray | None = None) -> dict[str, float]:
     """Scores of one segment (or merged shot); `keep` (G, G) bool: cells of the picture to judge.
 
     Blur, low light and static are judged on cells, leaving out what an overlay covers. Blur asks
-    the sharpest cells (one crisp edge means the optics resolved the scene; judged by how much it
-    sharpens at half resolution, see `sharpness_ratio`); static asks the most changing cell (a
-    small moving subject means the shot is not frozen); low light asks the bright part of the
+    which fraction of the kept edge pixels is crisp (a defocused shot has none, see
+    `analysis.CrispEdgeMeter` / `analysis.blur_score`); static asks the most moving cell (a
+    small moving subject means the shot is not static; a cell moves in a frame when it changes beyond
+    sensor noise or coherently with its previous change, see `analysis.analyse_video`); low light asks the bright part of the
     picture, the 75th percentile over cells of each cell's peak luma (an under-exposed shot has no
     bright quarter, a night scene with lights or a bright sky has; the white text of a subtitle or
     logo that overlay detection missed covers less than a quarter of the cells, measured on world
     seeds 11 + 13: the brightest cell let such shots pass).
     """
-    keep = np.ones(g.cell_acuity.shape, bool) if keep is None else keep
+    keep = np.ones(g.cell_crisp.shape, bool) if keep is None else keep
     n = max(1, g.n)
     fn = max(1, g.flow_n)
+    # Blur leaves out the frames next to a cut (a soft transition may leave a few frames of a sharp
+    # neighbour in the segment), unless every frame is next to one (a flash between two cuts).
+    crisp, edge = g.cell_crisp[keep], g.cell_edge[keep]
+    if g.n > g.cut_n:
+        crisp, edge = crisp - g.cut_crisp[keep], edge - g.cut_edge[keep]
     return {
-        "sharpness": sharpness_ratio(g.cell_acuity[keep], g.cell_acuity_half[keep]),
-        "acuity": float((g.cell_acuity[keep] / n).max()),
+        "sharpness": blur_score(crisp, edge),
+        "crisp_fraction": float(crisp.sum() / max(1.0, edge.sum())),
         "lapvar": g.lapvar_sum / n,
         "luminance": float(np.percentile(g.cell_peak[keep] / n, 75)),
         "mean_luma": g.luma_sum / n,
-        "motion": g.flow_mag_sum / g.flow_n if g.flow_n else 0.0,
+        "motion": g.flow_mag_sum / g.mag_n if g.mag_n else 0.0,
         "change": float((g.cell_change[keep] / fn).max()) if g.flow_n else 0.0,
         "diff": g.diff_sum / g.flow_n if g.flow_n else 0.0,
         "jitter": float(np.sqrt(g.jitter_sum / g.jitter_n)) if g.jitter_n else 0.0,
@@ -151,7 +144,7 @@ def segment_scores(g: SegmentStats, keep: np.ndarray | None = None) -> dict[str,
     }
 
 
-_ADDITIVE = ("n", "sharp_sum", "lapvar_sum", "luma_sum", "flow_n", "flow_mag_sum", "diff_sum", "jitter_n", "jitter_sum")
+_ADDITIVE = ("n", "cut_n", "sharp_sum", "lapvar_sum", "luma_sum", "flow_n", "mag_n", "flow_mag_sum", "diff_sum", "jitter_n", "jitter_sum")
 
 
 def merge_segments(parts: list[SegmentStats]) -> SegmentStats:
@@ -162,10 +155,12 @@ def merge_segments(parts: list[SegmentStats]) -> SegmentStats:
         for k in _ADDITIVE:
             setattr(merged, k, getattr(merged, k) + getattr(g, k))
         merged.edge_count = merged.edge_count + g.edge_count
-        merged.cell_acuity = merged.cell_acuity + g.cell_acuity
-        merged.cell_acuity_half = merged.cell_acuity_half + g.cell_acuity_half
+        merged.cell_crisp = merged.cell_crisp + g.cell_crisp
+        merged.cell_edge = merged.cell_edge + g.cell_edge
         merged.cell_peak = merged.cell_peak + g.cell_peak
         merged.cell_change = merged.cell_change + g.cell_change
+        merged.cut_crisp = merged.cut_crisp + g.cut_crisp
+        merged.cut_edge = merged.cut_edge + g.cut_edge
     merged.end = parts[-1].end
     return merged
 

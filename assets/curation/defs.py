@@ -251,7 +251,7 @@ def rectified_clips(context: dg.AssetExecutionContext, segmented_clips: dict[str
 def curation_scorers(context: dg.AssetExecutionContext, params: ParamsResource, store: ArtifactStore) -> dg.Output:
     import torch
 
-    from assets.curation.training import labelled_thumbnails
+    from assets.curation.training import labelled_set
     from assets.sourcing.world.settings import WorldSettings
     from models.curation.scorers import ThumbClassifierConfig, save_classifier, train_thumb_classifier
 
@@ -259,12 +259,15 @@ def curation_scorers(context: dg.AssetExecutionContext, params: ParamsResource, 
     s = _settings(params)
     world = params.section("world", WorldSettings)
     tracking = getattr(context.resources, "tracking", None)
-    thumbs, good, unsafe = labelled_thumbnails(s, world, seed=s.seed + 1_000_003)
+    lab = labelled_set(s, world, seed=s.seed + 1_000_003)
+    thumbs = lab.thumbs
     value: dict[str, Any] = {}
-    md: dict[str, Any] = {"train_thumbnails": int(len(thumbs))}
-    for task, labels in (("aesthetic", good), ("safety", unsafe)):
+    md: dict[str, Any] = {"train_thumbnails": int(len(thumbs)), "train_shots": int(len(np.unique(lab.groups)))}
+    for task, labels in (("aesthetic", lab.good), ("safety", lab.unsafe)):
         cfg = ThumbClassifierConfig(size=s.thumb_size, task=task)
-        kwargs = dict(epochs=s.train_epochs, lr=s.train_lr, batch_size=s.train_batch, seed=s.seed)
+        # Validation holds out whole shots (a shot and its unsafe twin together): a split by thumbnail
+        # would validate on near-copies of training frames and overstate the metrics.
+        kwargs = dict(epochs=s.train_epochs, lr=s.train_lr, batch_size=s.train_batch, seed=s.seed, groups=lab.groups)
         if tracking is not None:
             with tracking.start_run(context, run_name=f"curation_{task}", params={"curation": s.model_dump(), "task": task}) as run:
                 model, metrics = train_thumb_classifier(thumbs, labels, cfg, logger=run.lightning_logger(), **kwargs)

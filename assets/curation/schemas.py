@@ -85,10 +85,10 @@ CLIPS = pa.schema(
         ("crop_y1", pa.int32()),
         ("n_overlays", pa.int32()),
         # Quality scores (from clip_analysis / filtered_clips; NaN before).
-        ("blur", pa.float64()),  # edge acuity of the worst shot's sharpest kept cell; low = blurry
+        ("blur", pa.float64()),  # log-scaled crisp-edge fraction of the worst shot, 0-1; low = blurry
         ("jitter", pa.float64()),  # RMS high-frequency global motion of the worst shot (px at flow res)
         ("motion", pa.float64()),  # mean optical-flow magnitude of the stillest shot
-        ("change", pa.float64()),  # |frame difference| of the stillest shot's most changing kept cell; low = static
+        ("change", pa.float64()),  # fraction of frames in which the stillest shot's most moving kept cell moves (beyond noise or coherently); low = static
         ("luminance", pa.float64()),  # peak luma of the darkest shot's bright quarter (75th pct over kept cells, 0-255)
         ("aesthetic", pa.float64()),  # P(good) of the aesthetic scorer
         ("safety", pa.float64()),  # P(unsafe) of the safety classifier; NaN if none configured

@@ -300,7 +300,7 @@ def crop_thumbs(thumbs: list[np.ndarray], row: dict[str, Any], full_w: int, full
 
 def quality_score(row: dict[str, Any], s: CurationSettings) -> float:
     """One number per clip for dedup's "keep the best": aesthetic, sharpness and safety margin."""
-    sharp = float(np.clip(row["blur"], 0.0, 1.0))  # full / half-res acuity: ~1 crisp, ~0.5 blurred
+    sharp = float(np.clip(row["blur"], 0.0, 1.0))  # log-scaled crisp-edge fraction, 0-1
     safe = 1.0 - row["safety"] if np.isfinite(row["safety"]) else 1.0
     return float(np.mean([row["aesthetic"], sharp, safe]))
 

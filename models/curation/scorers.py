@@ -3,8 +3,8 @@
 Embedded default: `ThumbClassifier`, a small CNN trained by the pipeline with Lightning on labelled
 thumbnails (labels from the synthetic world's defects / unsafe class), named `fallback:trained-*`.
 Real backends, for GPU installs with weights on disk, behind the same `score(thumbs)` interface:
-- `LaionAestheticScorer`: an open_clip image tower plus the LAION aesthetic MLP head (safetensors),
-  imported lazily (open_clip does not import on the CPU machine).
+- `LaionAestheticScorer`: a CLIP image tower (Hugging Face `CLIPVisionModelWithProjection`, or
+  open_clip, imported lazily) plus the LAION aesthetic MLP head (safetensors).
 - `PretrainedSafetyClassifier`: any Hugging Face image-classification checkpoint (e.g. an NSFW
   classifier) loaded with `from_pretrained(local_path)`; the unsafe probability is the sum over
   labels named in `unsafe_labels`.
@@ -99,13 +99,23 @@ def train_thumb_classifier(
     seed: int,
     logger=None,
     trainer_kwargs: dict | None = None,
+    groups: np.ndarray | None = None,
 ) -> tuple[ThumbClassifier, dict[str, float]]:
-    """Train on (N, T, T, 3) thumbnails with binary labels; 20 % held out for validation."""
+    """Train on (N, T, T, 3) thumbnails with binary labels; 20 % held out for validation.
+
+    `groups` (N,): the shot each thumbnail comes from; the split then holds out whole groups, so
+    frames of one shot (or a shot and its unsafe twin) never sit on both sides of it."""
     L.seed_everything(seed, workers=True)
     n = len(thumbs)
-    perm = np.random.default_rng(seed).permutation(n)
-    n_val = max(1, n // 5)
-    val_idx, tr_idx = perm[:n_val], perm[n_val:]
+    rng = np.random.default_rng(seed)
+    if groups is None:
+        perm = rng.permutation(n)
+        n_val = max(1, n // 5)
+        val_idx, tr_idx = perm[:n_val], perm[n_val:]
+    else:
+        ids = rng.permutation(np.unique(groups))
+        held = np.isin(groups, ids[: max(1, len(ids) // 5)])
+        val_idx, tr_idx = np.flatnonzero(held), np.flatnonzero(~held)
     x = to_tensor(thumbs)
     y = torch.as_tensor(labels, dtype=torch.float32)
     # Augment the training half with horizontal flips: defects and the unsafe emblem are flip-invariant.
@@ -168,43 +178,74 @@ def load_classifier(path: str | Path) -> ThumbClassifier:
 class LaionAestheticScorer:
     """LAION-style aesthetic predictor: CLIP image embedding -> MLP -> score in [1, 10] -> [0, 1].
 
-    `path` holds `config.json` ({"clip_model": "ViT-L-14", "clip_weights": "<file>", "dims": [...]})
-    and `head.safetensors` (the MLP). open_clip is imported here only, so CPU installs never need it.
+    `path/config.json` chooses the vision tower:
+    - `{"vision": "<subdir>", "dims": [...]}`: a Hugging Face CLIP vision tower with projection
+      (`CLIPVisionModelWithProjection.from_pretrained(path/<subdir>)`, safetensors), loaded with
+      transformers; the path the CPU tests exercise with a tiny random config.
+    - `{"clip_model": "ViT-L-14", "clip_weights": "<file>", "dims": [...]}`: an open_clip model,
+      imported here only (open_clip does not import on the CPU machine).
+    Both feed the L2-normalised image embedding to the MLP in `path/head.safetensors` (linear layers
+    only, as the LAION predictor: its dropouts are identities at inference).
     """
 
     def __init__(self, path: str | Path, device: str = "cpu"):
-        try:
-            import open_clip  # noqa: F401
-        except Exception as exc:  # noqa: BLE001
-            raise RuntimeError(
-                "aesthetic_backend 'laion' needs open_clip_torch (pip install '.[gpu]') and weights at "
-                f"{path}; use aesthetic_backend 'trained' for the embedded default ({exc})"
-            ) from exc
-        import open_clip
-
         path = Path(path)
+        if not (path / "config.json").exists():
+            raise RuntimeError(
+                f"aesthetic_backend 'laion' needs config.json + head.safetensors (and a vision tower) at {path}; "
+                "use aesthetic_backend 'trained' for the embedded default"
+            )
         cfg = json.loads((path / "config.json").read_text())
-        self.clip, _, self.preprocess = open_clip.create_model_and_transforms(
-            cfg["clip_model"], pretrained=str(path / cfg["clip_weights"]), device=device
-        )
-        dims = cfg.get("dims", [768, 1024, 128, 64, 16, 1])
-        layers: list[nn.Module] = []
-        for a, b in zip(dims[:-1], dims[1:], strict=True):
-            layers += [nn.Linear(a, b)]
-        self.head = nn.Sequential(*layers).to(device)
-        self.head.load_state_dict(load_file(str(path / "head.safetensors")))
         self.device = device
-        self.backend = f"laion:{cfg['clip_model']}"
+        if "vision" in cfg:
+            from transformers import CLIPVisionModelWithProjection
+
+            tower = (path / cfg["vision"]).resolve()
+            if path.resolve() not in tower.parents:  # the tower stays inside the model directory
+                raise ValueError(f"vision tower {cfg['vision']!r} lies outside {path}")
+            self.clip = CLIPVisionModelWithProjection.from_pretrained(str(tower)).to(device).eval()
+            size = int(self.clip.config.image_size)
+            self._embed = lambda thumbs: self.clip(pixel_values=_clip_pixels(thumbs, size).to(device)).image_embeds
+            self.backend = f"laion:hf-clip-{Path(cfg['vision']).name}"
+        else:
+            try:
+                import open_clip
+            except Exception as exc:  # noqa: BLE001
+                raise RuntimeError(
+                    "aesthetic_backend 'laion' with an open_clip model needs open_clip_torch (pip install '.[gpu]') "
+                    f"and weights at {path}; use aesthetic_backend 'trained' for the embedded default ({exc})"
+                ) from exc
+            from PIL import Image
+
+            self.clip, _, preprocess = open_clip.create_model_and_transforms(
+                cfg["clip_model"], pretrained=str(path / cfg["clip_weights"]), device=device
+            )
+            self._embed = lambda thumbs: self.clip.encode_image(
+                torch.stack([preprocess(Image.fromarray(t)) for t in thumbs]).to(device)
+            )
+            self.backend = f"laion:{cfg['clip_model']}"
+        dims = cfg.get("dims", [768, 1024, 128, 64, 16, 1])
+        self.head = nn.Sequential(*[nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:], strict=True)]).to(device)
+        self.head.load_state_dict(load_file(str(path / "head.safetensors")))
 
     def score(self, thumbs: np.ndarray) -> np.ndarray:
-        from PIL import Image
-
+        if len(thumbs) == 0:
+            return np.zeros(0, np.float32)
         with torch.no_grad():
-            x = torch.stack([self.preprocess(Image.fromarray(t)) for t in thumbs]).to(self.device)
-            e = self.clip.encode_image(x)
+            e = self._embed(thumbs).float()
             e = e / e.norm(dim=-1, keepdim=True)
-            s = self.head(e.float()).squeeze(1)  # LAION scale ~1..10
+            s = self.head(e).squeeze(1)  # LAION scale ~1..10
         return ((s.cpu().numpy() - 1.0) / 9.0).clip(0, 1).astype(np.float32)
+
+
+_CLIP_MEAN = torch.tensor([0.48145466, 0.4578275, 0.40821073]).view(1, 3, 1, 1)
+_CLIP_STD = torch.tensor([0.26862954, 0.26130258, 0.27577711]).view(1, 3, 1, 1)
+
+
+def _clip_pixels(thumbs: np.ndarray, size: int) -> torch.Tensor:
+    """(N, T, T, 3) uint8 -> (N, 3, size, size) CLIP-normalised (bicubic resize, CLIP's mean/std)."""
+    x = torch.nn.functional.interpolate(to_tensor(thumbs), size=(size, size), mode="bicubic", align_corners=False)
+    return (x.clamp(0, 1) - _CLIP_MEAN) / _CLIP_STD
 
 
 class PretrainedSafetyClassifier:

@@ -25,6 +25,9 @@ def analysis(defect_video):
 def test_cuts_are_exact_and_signals_separate_defects(analysis, defect_video) -> None:
     assert analysis.cuts == defect_video[1]  # hard cuts to the frame
     assert analysis.n_frames == 174 and len(analysis.segments) == 6
+    # Blur counts keep the frames within blur_cut_margin_s (3 frames at 12 fps) of a cut apart.
+    m = round(S.blur_cut_margin_s * analysis.fps)
+    assert [g.cut_n for g in analysis.segments] == [m] + [2 * m] * 4 + [m]
     sc = [segment_scores(g) for g in analysis.segments]
     clean, blur, jitter, static, dark, overlay = sc
     assert blur["sharpness"] < S.blur_threshold < min(clean["sharpness"], jitter["sharpness"], static["sharpness"])
@@ -92,3 +95,86 @@ def test_analysis_does_not_depend_on_the_opencv_thread_count(defect_video) -> No
     finally:
         cv2.setNumThreads(before)
     assert one == many
+
+
+def test_column_median_matches_numpy() -> None:
+    """The camera path's median (the jitter signal) is numpy's, bit for bit, odd and even counts."""
+    import numpy as np
+
+    from assets.curation.analysis import column_median
+
+    rng = np.random.default_rng(0)
+    for n in (1, 2, 575, 576):
+        v = np.round(rng.normal(size=(n, 2)), 1).astype(np.float32)
+        assert np.array_equal(column_median(v), np.median(v, axis=0))
+
+
+def test_farneback_flow_still_separates_jitter(defect_video) -> None:
+    """`flow_method: farneback` (the reference, with its own threshold scale) finds the shaky shot too."""
+    s = S.model_copy(update={"flow_method": "farneback", "jitter_threshold": 0.5})
+    sc = [segment_scores(g) for g in analyse_video(defect_video[0], s).segments]
+    jitter = sc[2]["jitter"]
+    assert jitter > s.jitter_threshold > max(x["jitter"] for i, x in enumerate(sc) if i != 2)
+
+
+def _noisy_clip(path: Path, speed: float, frames: int = 36, w: int = 256, h: int = 144) -> Path:
+    """A still textured picture under fresh sensor noise (sigma 3 grey levels) every frame, H.264 at
+    crf 12 (so that much of the noise survives); `speed` > 0 adds a disc drifting right by that many
+    px per frame."""
+    import av
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    tex = cv2.resize(rng.integers(60, 200, (h // 16, w // 16, 3), dtype=np.uint8), (w, h), interpolation=cv2.INTER_CUBIC)
+    with av.open(str(path), "w") as out:
+        st = out.add_stream("libx264", rate=24)
+        st.width, st.height, st.pix_fmt = w, h, "yuv420p"
+        st.options = {"crf": "12", "preset": "veryfast", "g": "48"}
+        for t in range(frames):
+            img = tex.copy()
+            if speed:  # anti-aliased, sub-pixel position (4 fractional bits)
+                cv2.circle(img, (int((40 + speed * t) * 16), h // 2 * 16), 12 * 16, (240, 240, 240), -1, cv2.LINE_AA, 4)
+            img = np.clip(img + rng.normal(0.0, 3.0, img.shape), 0, 255).astype(np.uint8)
+            for p in st.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                out.mux(p)
+        for p in st.encode():
+            out.mux(p)
+    return path
+
+
+def test_static_separates_sensor_noise_from_slow_motion(tmp_path: Path) -> None:
+    """A live shot where nothing moves changes only by sensor noise: static, although the noise
+    alone makes some cell cross the old change level (0.5 grey levels, no coherence test) in most
+    frames. A disc drifting a quarter pixel per frame (1/16 px at flow width): not static."""
+    still = analyse_video(_noisy_clip(tmp_path / "still.mp4", 0.0), S)
+    slow = analyse_video(_noisy_clip(tmp_path / "slow.mp4", 0.25), S)
+    assert len(still.segments) == len(slow.segments) == 1
+    c_still, c_slow = (segment_scores(a.segments[0])["change"] for a in (still, slow))
+    assert c_still < S.static_threshold < c_slow
+    old = S.model_copy(update={"change_level": 0.5, "coherence_level": 1e9})
+    assert segment_scores(analyse_video(tmp_path / "still.mp4", old).segments[0])["change"] > 0.52
+
+
+def test_appearance_stride_holds_measured_frames(defect_video, analysis) -> None:
+    """Appearance signals measured on every 2nd frame and held in between (the default): every frame
+    still counts once, the every-frame signals (cuts, flow, change) are untouched, and the defects
+    separate as when every frame is measured."""
+    import numpy as np
+
+    assert S.appearance_stride == 2
+    full = analyse_video(defect_video[0], S, appearance_stride=1)
+    assert full.cuts == analysis.cuts and len(full.segments) == len(analysis.segments)
+    for a, b in zip(full.segments, analysis.segments, strict=True):
+        assert (a.n, a.cut_n, a.flow_n, a.jitter_sum, a.diff_sum) == (b.n, b.cut_n, b.flow_n, b.jitter_sum, b.diff_sum)
+        assert np.array_equal(a.cell_change, b.cell_change)
+        assert b.edge_count.max() <= b.n and b.cell_edge.sum() > 0  # held, not double-counted
+        sa, sb = segment_scores(a), segment_scores(b)
+        # (a defocused shot's few crisp pixels move its log-scaled score by ~0.05 near 0; threshold 0.38)
+        assert abs(sa["sharpness"] - sb["sharpness"]) < 0.1 and abs(sa["luminance"] - sb["luminance"]) < 3.0
+        assert (sa["sharpness"] < S.blur_threshold) == (sb["sharpness"] < S.blur_threshold)
+    # A stride longer than every run measures each run's first frame once and holds it.
+    once = analyse_video(defect_video[0], S, appearance_stride=10_000)
+    for g in once.segments:
+        far = g.n - g.cut_n
+        crisp_far = g.cell_crisp - g.cut_crisp
+        assert far > 0 and np.all(crisp_far % far == 0) and np.all(g.cut_crisp % max(1, g.cut_n) == 0)

@@ -47,3 +47,22 @@ def test_write_clips_frame_exact_and_byte_reproducible(defect_video, tmp_path: P
     assert digests[0] == digests[1]  # same bytes on every run (equal manifests across executors)
     n, fps, w, h = probe_frames(tmp_path / "r0_1.mp4")
     assert (n, w, h) == (clips[1].end - clips[1].start, 96, 48) and fps == 12.0
+
+
+def test_blur_leaves_out_the_frames_next_to_a_cut() -> None:
+    """A blurred shot whose segment starts with two frames of a sharp neighbour (a fade's cut found
+    mid-transition): judged on all frames it looks sharp, without the near-cut frames it is blurred;
+    a segment made only of near-cut frames (a flash) is judged on all of them."""
+    from assets.curation.clips import segment_scores
+
+    s = CurationSettings()
+    g = SegmentStats(0, 0, 8, 8)
+    g.n, g.cut_n = 20, 3
+    g.cell_edge[:] = 100.0 * 20  # 100 edge pixels per cell and frame
+    g.cut_edge[:] = 100.0 * 3
+    g.cell_crisp[:] = 8.0 * 2 + 0.01 * 18  # the neighbour's 2 frames: 8 % crisp; the shot's: 0.01 %
+    g.cut_crisp[:] = 8.0 * 2 + 0.01
+    assert (g.cell_crisp.sum() / g.cell_edge.sum()) > 0.005  # all frames: sharp
+    assert segment_scores(g)["sharpness"] < s.blur_threshold
+    g.cut_n, g.cut_crisp, g.cut_edge = g.n, g.cell_crisp.copy(), g.cell_edge.copy()
+    assert segment_scores(g)["sharpness"] > s.blur_threshold

@@ -11,7 +11,7 @@ import pyarrow as pa
 import pytest
 
 from assets.curation import stages
-from assets.curation.dedup import duplicate_groups, kmeans, pair_similarity, shot_embedding, similar_pairs
+from assets.curation.dedup import duplicate_groups, kmeans, pair_similarity, shot_embedding, similar_pairs, time_weights
 from assets.curation.settings import CurationSettings
 from assets.sourcing.world.render import iter_shot, make_shot
 
@@ -28,7 +28,7 @@ def _thumbs(shot) -> list[np.ndarray]:
 @pytest.fixture(scope="module")
 def shots() -> dict[str, list[np.ndarray]]:
     """An original, three near-duplicate re-renders of it (new noise; a centre crop; a lower internal
-    resolution, which also redraws the scene texture), and two different
+    resolution), and two different
     shots of the same scene and camera (other seeds and subjects)."""
     orig = make_shot(subjects=[("fish", "red", "left"), ("star", "yellow", "still")], scene="grass",
                      camera="pan_right", n_frames=N, seed=11, noise_sigma=2.0)  # fmt: skip
@@ -43,6 +43,33 @@ def shots() -> dict[str, list[np.ndarray]]:
         "other": _thumbs(other),
         "other2": _thumbs(other2),
     }
+
+
+def _segment_thumbs(shot, lo: int, hi: int) -> list[np.ndarray]:
+    """8 evenly spaced 32 x 32 thumbnails of frames [lo, hi) of a shot (a detected segment)."""
+    keep = set(np.linspace(lo, hi - 1, 8).round().astype(int).tolist())
+    return [cv2.resize(f, (32, 32), interpolation=cv2.INTER_AREA) for i, f in enumerate(iter_shot(shot, H, W, FPS)) if i in keep]
+
+
+def test_time_weights_are_ordered_overlapping_bins() -> None:
+    w = time_weights(5, 2)
+    assert w.shape == (2, 5) and np.allclose(w.sum(1), 1.0)
+    assert np.all(np.diff(w[0]) < 0) and np.all(np.diff(w[1]) > 0)  # start-weighted, end-weighted
+    assert np.allclose(time_weights(1, 2), 1.0)  # a one-thumbnail shot: both bins are that thumbnail
+
+
+def test_copy_whose_segment_covers_another_stretch_still_matches() -> None:
+    """A copy's detected segment is often cut a few frames differently from its original's (a dissolve
+    on one side only); disjoint time bins then compared different moments of a moving shot."""
+    orig = make_shot(subjects=[("circle", "red", "right"), ("square", "green", "up")], scene="ocean",
+                     camera="zoom_in", n_frames=36, seed=21, noise_sigma=2.0)  # fmt: skip
+    copy = replace(orig, dup_variant="noise", noise_seed=5, noise_sigma=4.0)
+    other = make_shot(subjects=[("star", "red", "left")], scene="ocean", camera="zoom_in", n_frames=36, seed=22, noise_sigma=2.0)
+    a = shot_embedding(_segment_thumbs(orig, 0, 36))
+    b = shot_embedding(_segment_thumbs(copy, 0, 26))  # the first 72 % of the shot (3 disjoint bins: 0.75)
+    c = shot_embedding(_segment_thumbs(other, 0, 36))
+    assert pair_similarity(a, b) >= THRESHOLD, pair_similarity(a, b)
+    assert pair_similarity(a, c) < THRESHOLD, pair_similarity(a, c)
 
 
 def test_rendered_duplicates_match_and_other_shots_of_the_scene_do_not(shots) -> None:

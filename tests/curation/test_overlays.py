@@ -52,3 +52,92 @@ def test_no_good_crop_returns_none() -> None:
     boxes = [(0, 0, W, 30), (0, H - 30, W, H), (0, 0, 50, H), (W - 50, 0, W, H)]
     assert best_crop(boxes, W, H, S) is None
     assert best_crop([], W, H, S) == (0, 0, W, H)
+
+
+def _scrolling_text_rows(ef: np.ndarray, y0: int, y1: int) -> None:
+    """Rows y0..y1 of scrolling glyphs: every column is an edge in some frames (0.2-0.45), none persistently."""
+    rng = np.random.default_rng(2)
+    ef[y0:y1:2, :] = rng.uniform(0.2, 0.45, (len(range(y0, y1, 2)), ef.shape[1]))
+
+
+def test_ticker_without_visible_border_found_by_its_scrolling_text() -> None:
+    # A band of the scene's colour: no border line, only text that passed every column.
+    ef = np.random.default_rng(3).uniform(0, 0.05, (H, W)).astype(np.float32)
+    _scrolling_text_rows(ef, 99, 107)
+    found = detect_overlays(ef, S)
+    assert [f.kind for f in found] == ["band"], found
+    assert found[0].box[1] < 99 and found[0].box[3] == H  # padded beyond the text to the frame edge
+    assert iou(found[0].box, (0, 95, W, H)) >= 0.7
+
+
+def test_ticker_border_at_half_persistence_sets_the_band_top() -> None:
+    # A dissolve inside the clip leaves the border line an edge in only ~60 % of frames.
+    ef = np.random.default_rng(4).uniform(0, 0.05, (H, W)).astype(np.float32)
+    ef[95, :] = 0.62
+    _scrolling_text_rows(ef, 99, 107)
+    found = detect_overlays(ef, S)
+    assert [f.kind for f in found] == ["band"] and found[0].box == (0, 95, W, H), found
+
+
+def test_full_width_texture_without_an_end_is_not_a_ticker() -> None:
+    # Water ripples / sand under a moving camera: active across the width from the horizon down.
+    ef = np.random.default_rng(5).uniform(0, 0.05, (H, W)).astype(np.float32)
+    _scrolling_text_rows(ef, 50, H)
+    assert [f for f in detect_overlays(ef, S) if f.kind == "band"] == []
+
+
+def test_logo_without_plate_outline_found_by_its_glyphs() -> None:
+    # A translucent plate on a dark scene: only the ring and letters persist; the box is the glyphs, padded.
+    ef = np.random.default_rng(6).uniform(0, 0.08, (H, W)).astype(np.float32)
+    glyphs = (150, 8, 184, 20)
+    ef[glyphs[1] : glyphs[3], glyphs[0] : glyphs[2]][:, ::4] = 1.0  # upright strokes, no plate edge to follow
+    found = detect_overlays(ef, S)
+    assert len(found) == 1 and found[0].kind == "glyphs", found
+    x0, y0, x1, y1 = found[0].box
+    assert x0 <= glyphs[0] + 2 and y0 <= glyphs[1] + 2 and x1 >= glyphs[2] - 2 and y1 >= glyphs[3] - 2  # +-2: thickened outline
+    assert iou(found[0].box, glyphs) >= 0.6
+
+
+def test_sparse_scene_contour_near_the_border_is_not_a_glyph_box() -> None:
+    # A cloud's outline lingering in a corner: persistent, isolated, but its box is mostly empty.
+    ef = np.zeros((H, W), np.float32)
+    yy, xx = np.mgrid[0:H, 0:W]
+    ring = np.abs(np.hypot(xx - 20, yy - 12) - 10) < 0.7
+    ef[ring] = 0.9
+    assert detect_overlays(ef, S) == []
+
+
+def test_logo_icon_and_letters_apart_are_one_glyph_box() -> None:
+    # Icon and letters 12 px apart (more than the closing bridges, < 1.5 glyph heights): one text line.
+    ef = np.random.default_rng(7).uniform(0, 0.08, (H, W)).astype(np.float32)
+    ef[90:100, 150:158][:, ::3] = 1.0  # the icon
+    ef[90:100, 170:182][:, ::3] = 1.0  # the letters
+    found = detect_overlays(ef, S)
+    assert len(found) == 1 and found[0].kind == "glyphs", found
+    x0, _, x1, _ = found[0].box
+    assert x0 <= 151 and x1 >= 179, found
+
+
+def test_caption_box_is_not_snapped_to_its_own_cap_line() -> None:
+    """A caption on a dark still scene (no plate outline): the tops of its letters are persistent in
+    pieces, one per glyph, which must not be taken for the bar's top border (that cut the bar's upper
+    rows off the box, and the crop kept them; world seed 19)."""
+    ef = np.zeros((H, W), np.float32)
+    rng = np.random.default_rng(3)
+    ef[93:100, 66:126] = rng.uniform(0.3, 0.45, (7, 60))  # changing words
+    for x in range(66, 126, 5):
+        ef[92, x : x + 3] = 0.8  # cap line: flat letter tops, 3 px pieces
+    found = detect_overlays(ef, S)
+    assert len(found) == 1 and found[0].kind == "glyphs"
+    assert found[0].box[1] < 92 and found[0].box[3] > 100  # padded beyond the glyphs on both sides
+
+
+def test_logo_shown_in_part_of_the_clip_is_found() -> None:
+    """A logo (its plate invisible on a dark scene) present in 45 % of a segment's frames (a missed
+    cut): its strokes are edges in 0.45 of the frames, which dilutes its mean edge density (0.175)
+    below the full-clip floor (overlay_glyph_density 0.2)."""
+    ef = np.random.default_rng(4).uniform(0, 0.02, (H, W)).astype(np.float32)  # a quiet, dark scene
+    ef[6:22:4, 154:184] = 0.45  # glyph strokes, edges while the logo is shown
+    ef[6:22, 154:184:7] = 0.45
+    found = detect_overlays(ef, S)
+    assert found and iou(found[0].box, (154, 6, 184, 22)) >= 0.5, found

@@ -2,9 +2,10 @@
 
 The issue's targets are 0.95 F1 for hard cuts and 0.9 precision / recall for each defect. Hard cuts
 and the four technical defects are asserted at the issue's thresholds (measured on this world: 1.0
-each). Overlays do not reach the issue's IoU >= 0.7 / 90 % rectified yet (measured here: mean IoU
-0.60, 64 % rectified; see benchmarks/results/curation_accuracy.json), so they are asserted at floors
-just under the measured figures: a broken detector still fails.
+each). Overlays reach the issue's IoU >= 0.7 here but not 90 % rectified (measured on this world:
+mean IoU 0.72, 82 % rectified or dropped, 0 of 23 clean shots flagged; was 0.60 / 64 %; see
+benchmarks/results/curation_accuracy.json for world seed 7), so they are asserted at floors just
+under the measured figures (one shot of 11 is 9 %): a broken detector still fails.
 """
 
 from __future__ import annotations
@@ -47,5 +48,5 @@ def test_defect_detectors(report) -> None:
 def test_overlays(report) -> None:
     ov = report["overlays"]
     assert ov["n"] >= 3
-    assert ov["mean_iou"] >= 0.55 and ov["rectified_or_dropped"] >= 0.55, ov
+    assert ov["mean_iou"] >= 0.65 and ov["rectified_or_dropped"] >= 0.72, ov
     assert ov["false_positive_shots"] <= 0.05 * ov["clean_shots"] + 1, ov
