@@ -190,6 +190,7 @@ def captioner_config(s: CaptioningSettings, tokenizer: CaptionTokenizer, detecto
         max_tokens=s.max_tokens, frames=s.frames_per_shot, frame_size=s.frame_size, channels=s.channels,
         heads_spec=encoder_heads(), view_height=s.view_height, view_width=s.view_width,
         perception_frames=s.perception_frames, detector_width=s.detector_width, detector_threshold=detector_threshold,
+        beams=s.beams,
     )
 
 
@@ -208,14 +209,34 @@ def train_captioner(s: CaptioningSettings, data: CaptionerData, seed: int,
     detector, threshold = train_subject_detector(s, seed) if s.view_height else (None, 0.3)
     detector_cpu = time.process_time() - t0
     cfg = captioner_config(s, tokenizer, threshold)
-    captions = [(i, text, lang, form) for i, shot in enumerate(data.shots) for text, lang, form in shot_texts(shot)]
+    captions = [(i, text, lang, form) for i, shot in enumerate(data.shots) for text, lang, form in shot_texts(shot)
+                if form in s.decoder_forms]
     model, report = EmbeddedCaptioner.train(
         cfg, tokenizer, data.frames, label_tensors(data.shots), data.frames, captions,
         encoder_epochs=s.encoder_epochs, decoder_epochs=s.decoder_epochs, batch_size=s.batch_size, lr=s.lr,
         seed=seed, trainer_kwargs=trainer_kwargs, logger=logger, detector=detector, percept_epochs=s.percept_epochs,
     )
     report.detector_cpu_s = detector_cpu
-    return model, report, tokenizer
+    return with_grammar_check(model), report, tokenizer
+
+
+def follows_grammar(text: str, lang: str) -> bool:
+    """The beam filter: a generated shot caption the schema's strict parser accepts, in the form the renderer
+    writes (identical subjects grouped with a count, `ground_truth.group_subjects`: "three red triangles",
+    never "a red triangle, a red triangle and a red triangle" with one motion)."""
+    shot = parse_or_none(text, lang)
+    if shot is None:
+        return False
+    groups = [(s.subject, s.colour, s.motion) for s in shot.subjects]
+    return len(set(groups)) == len(groups)
+
+
+def with_grammar_check(model: Any) -> Any:
+    """Give an embedded captioner the caption grammar as its beam filter (see `EmbeddedCaptioner.accept`);
+    call it on a loaded checkpoint too (the check is code, not weights). Other backends pass through."""
+    if isinstance(model, EmbeddedCaptioner):
+        model.accept = follows_grammar
+    return model
 
 
 def parse_or_none(text: str, lang: str) -> ShotCaption | None:

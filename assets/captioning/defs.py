@@ -155,7 +155,10 @@ def load_captioner(store: ArtifactStore, value: dict[str, Any], s: CaptioningSet
 
     tmp = Path(tempfile.mkdtemp(prefix="captioner-"))
     store.materialize_dir(value["checkpoint"], tmp)
-    return EmbeddedCaptioner.from_pretrained(tmp)
+    from assets.captioning.captioner import with_grammar_check
+
+    # beam search keeps the likeliest caption the schema's parser accepts (as the `captioner` asset does)
+    return with_grammar_check(EmbeddedCaptioner.from_pretrained(tmp))
 
 
 @dg.asset(

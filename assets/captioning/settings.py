@@ -48,8 +48,13 @@ class CaptioningSettings(Section):
     # (synthetic augmentation; 0 disables, then only the annotated shots are used)
     augment_shots: int = Field(300, ge=0, le=1_000_000)
     decoder_epochs: int = Field(40, ge=1, le=10000)
+    # caption forms the decoder is trained on (both: the report's long + short captions; a text-to-video-only
+    # captioner may train on long alone, which learns the long grammar from fewer shots)
+    decoder_forms: list[Literal["long", "short"]] = Field(default_factory=lambda: ["long", "short"], min_length=1)
     batch_size: int = Field(64, ge=1, le=4096)
     lr: float = Field(3e-3, gt=0.0, le=1.0)  # peak of the one-cycle schedule
+    # decoding: 1 greedy; k > 1 beam search, the most likely of the k captions that follow the caption grammar
+    beams: int = Field(1, ge=1, le=16)
     n_samples: int = Field(6, ge=0, le=200)  # sample captions logged to MLflow beside their clips
 
     # --- training_dataset (distribution rebalancing) ---------------------------------------------

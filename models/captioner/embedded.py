@@ -11,7 +11,7 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 import lightning as L
 import torch
@@ -287,16 +287,36 @@ class EmbeddedCaptioner:
         )
         return model, report
 
-    # -- inference --------------------------------------------------------------------------------
+    # -- inference ---------------------------------------------------------------------------------
+    # grammar check of a generated caption, `accept(text, lang) -> bool`, set by the caller that owns the
+    # caption schema (models do not import assets). With `cfg.beams > 1` the captioner returns the most likely
+    # of the beam's captions that the check accepts: a greedy decoder restated a subject differently in its
+    # motion sentence than in its subject sentence (0.86-0.89 EN, 0.93-1.00 ZH parseable across decoder seeds at 800 shots), although a
+    # consistent caption was among its few most likely ones. None: the most likely caption, unchecked.
+    accept: Callable[[str, str], bool] | None = None
+
     @torch.no_grad()
     def caption(self, frames: torch.Tensor, lang: str, form: str, batch: int = 64) -> list[str]:
-        """Greedy, batched: one caption per shot."""
+        """One caption per shot: greedy (`cfg.beams == 1`) or grammar-filtered beam search, batched."""
         out: list[str] = []
         for i in range(0, frames.shape[0], batch):
-            visual = self.encoder(frames[i:i + batch])
-            prompt = torch.tensor([self.tokenizer.prompt(lang, form)] * visual.shape[0])
+            out += self.caption_memory(self.encoder(frames[i:i + batch]), lang, form)
+        return out
+
+    @torch.no_grad()
+    def caption_memory(self, visual: torch.Tensor, lang: str, form: str) -> list[str]:
+        """Captions from the frozen encoder's memory (B, M, D) (`self.encoder(frames)`)."""
+        prompt = torch.tensor([self.tokenizer.prompt(lang, form)] * visual.shape[0])
+        beams = self.cfg.beams
+        if beams <= 1:
             ids = self.decoder.generate(prompt, visual, self.cfg.max_tokens, EOS)
-            out += [self.tokenizer.decode(row.tolist(), lang) for row in ids]
+            return [self.tokenizer.decode(row.tolist(), lang) for row in ids]
+        ids = self.decoder.beam_generate(prompt, visual, self.cfg.max_tokens, EOS, beams)  # (B, k, L)
+        out = []
+        for cands in ids:
+            texts = [self.tokenizer.decode(row.tolist(), lang) for row in cands]
+            ok = [t for t in texts if self.accept is None or self.accept(t, lang)]
+            out.append(ok[0] if ok else texts[0])  # none accepted: the most likely one
         return out
 
     # -- persistence (safetensors + JSON, no pickle) ------------------------------------------------

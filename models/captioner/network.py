@@ -50,6 +50,9 @@ class CaptionerConfig:
     perception_frames: int = 6  # K frames the detector reads per shot
     detector_width: int = 24
     detector_threshold: float = 0.3  # heatmap peak threshold, chosen on the detector's training shots
+    # decoding: 1 = greedy; k > 1 = beam search keeping the k best captions, of which the captioner returns
+    # the most likely one its grammar check accepts (`EmbeddedCaptioner.accept`)
+    beams: int = 1
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -432,6 +435,37 @@ class CaptionDecoder(nn.Module):
             if bool(done.all()):
                 break
         return ids[:, prompt.shape[1]:]
+
+    @torch.no_grad()
+    def beam_generate(self, prompt: torch.Tensor, visual: torch.Tensor, max_new: int, eos: int, beams: int
+                      ) -> torch.Tensor:
+        """Beam search (deterministic): prompt (B, P) -> the `beams` best captions per shot, most likely first,
+        (B, beams, <= max_new) ids (a finished beam is padded with `eos`). Scores are summed log-probabilities;
+        a beam that emitted `eos` keeps its score and only extends with `eos` (at zero cost)."""
+        B, P = prompt.shape
+        memory = self.project(visual)  # (B, M, W)
+        memory = memory.repeat_interleave(beams, dim=0)  # (B * beams, M, W)
+        ids = prompt.repeat_interleave(beams, dim=0)  # (B * beams, P)
+        # only the first beam of each shot is live at the start (the others would duplicate it)
+        score = torch.full((B, beams), float("-inf"))
+        score[:, 0] = 0.0
+        done = torch.zeros(B * beams, dtype=torch.bool)
+        limit = min(max_new, self.pos.shape[0] - P)
+        for _ in range(limit):
+            logp = self._run(ids, memory)[:, -1].log_softmax(dim=-1)  # (B * beams, V)
+            V = logp.shape[-1]
+            # a finished beam: eos at no cost, everything else impossible
+            logp = torch.where(done[:, None], torch.full_like(logp, float("-inf")), logp)
+            logp[done, eos] = 0.0
+            cand = (score.view(-1, 1) + logp).view(B, beams * V)  # (B, beams * V)
+            score, flat = cand.topk(beams, dim=-1)  # (B, beams); ties resolved by index: deterministic
+            src = flat // V + torch.arange(B)[:, None] * beams  # (B, beams) rows of ids they extend
+            tok = (flat % V).view(-1)
+            ids = torch.cat([ids[src.view(-1)], tok[:, None]], dim=1)
+            done = done[src.view(-1)] | (tok == eos)
+            if bool(done.all()):
+                break
+        return ids[:, P:].view(B, beams, -1)
 
 
 def caption_loss(logits: torch.Tensor, ids: torch.Tensor, prompt_len: int, pad: int) -> torch.Tensor:

@@ -96,3 +96,44 @@ def test_caption_rows_assemble_multi_shot_captions() -> None:
     assert row["caption_valid"] and row["caption_long_en"].startswith("[SHOT 1]") and "[CUT] [SHOT 2]" in row["caption_long_zh"]
     assert DenseCaption.from_dict(json.loads(row["caption_json"])).n_shots == 2
     assert row["shot_captions_short_en"] == gen[("en", "short")]
+
+
+def _seq_logp(decoder, prompt, memory, ids, eos: int) -> torch.Tensor:
+    """Summed log-probability of generated ids (up to and including the first eos) under teacher forcing."""
+    full = torch.cat([prompt, ids], dim=1)
+    logp = decoder(full, memory)[:, prompt.shape[1] - 1:-1].log_softmax(-1)  # (B, L, V)
+    tok = logp.gather(-1, ids[..., None])[..., 0]  # (B, L)
+    after_eos = (ids == eos).cumsum(1) - (ids == eos).long() > 0  # positions after the first eos
+    return tok.masked_fill(after_eos, 0.0).sum(1)
+
+
+def test_beam_search_orders_beams_and_the_grammar_filter_skips_rejected_captions() -> None:
+    from models.captioner.tokenizer import EOS
+
+    torch.manual_seed(0)
+    tok = fit_tokenizer(_shots())
+    s = CaptioningSettings(width=32, heads=2, decoder_layers=1, max_tokens=16, frames_per_shot=4, frame_size=16)
+    model = EmbeddedCaptioner(captioner_config(s, tok), tok)
+    frames = torch.rand(3, 4, 3, 16, 16)
+    with torch.no_grad():
+        memory = model.encoder(frames)
+        prompt = torch.tensor([tok.prompt("en", "long")] * 3)
+        greedy = model.decoder.generate(prompt, memory, 16, EOS)
+        one = model.decoder.beam_generate(prompt, memory, 16, EOS, beams=1)[:, 0]
+        assert torch.equal(one[:, :greedy.shape[1]], greedy)  # one beam is greedy decoding
+        beams = model.decoder.beam_generate(prompt, memory, 16, EOS, beams=3)  # (3, 3, L)
+        scores = torch.stack([_seq_logp(model.decoder, prompt, memory, beams[:, k], EOS) for k in range(3)], 1)
+        assert (scores[:, :-1] >= scores[:, 1:] - 1e-4).all()  # most likely first
+        # the best beam is at least as likely as the greedy caption (both padded with eos to one length:
+        # the shorter one finished every row before the common step limit)
+        n = max(greedy.shape[1], beams.shape[-1])
+        pad = lambda x: torch.nn.functional.pad(x, (0, n - x.shape[-1]), value=EOS)  # noqa: E731
+        best = _seq_logp(model.decoder, prompt, memory, pad(beams[:, 0]), EOS)
+        assert (best >= _seq_logp(model.decoder, prompt, memory, pad(greedy), EOS) - 1e-4).all()
+    model.cfg.beams = 3
+    texts = [[tok.decode(r.tolist(), "en") for r in b] for b in beams]
+    model.accept = lambda text, lang: text != texts[0][0]  # reject the first shot's most likely caption
+    out = model.caption_memory(memory, "en", "long")
+    # per shot: the most likely accepted caption, or the most likely one when none is accepted
+    assert out == [next((t for t in b if model.accept(t, "en")), b[0]) for b in texts]
+    assert out[0] != texts[0][0] or all(t == texts[0][0] for t in texts[0])
