@@ -20,6 +20,7 @@ from assets.common.checks import manifest_check
 from assets.common.manifest import read_manifest, rows_to_table, write_manifest
 from assets.common.outputs import manifest_output, markdown_table
 from assets.common.seeding import stable_seed
+from resources.compute import ComputeResource
 from resources.io_manager import ref_name
 from resources.params import ParamsResource, load_section
 from resources.store import ArtifactStore
@@ -87,7 +88,7 @@ def caption_annotations(context: dg.AssetExecutionContext, params: ParamsResourc
     description="Caption model: frozen (pre-trained) visual encoder + trained bilingual decoder (report 3.2).",
 )
 def captioner(context: dg.AssetExecutionContext, params: ParamsResource, store: ArtifactStore,
-              tracking: MlflowTracking, caption_annotations: dict[str, Any]) -> dg.Output:
+              tracking: MlflowTracking, compute: ComputeResource, caption_annotations: dict[str, Any]) -> dg.Output:
     import torch
 
     from assets.captioning import stages
@@ -99,7 +100,7 @@ def captioner(context: dg.AssetExecutionContext, params: ParamsResource, store: 
         # a real checkpoint is used as is; its files are referenced, not copied
         return manifest_output({"backend": f"hf:{s.hf_path}", "checkpoint": {}},
                                {"backend": f"hf:{s.hf_path} (pretrained transformers VLM, not trained here)"})
-    torch.set_num_threads(max(1, torch.get_num_threads()))
+    compute.apply_threads()
     ann = read_manifest(store, caption_annotations["annotations"]).to_pandas()
     train = ann[ann.split == "train"].to_dict("records")
     frames, _ = stages.load_clip_shots(train, store.local_path, s.frames_per_shot, s.view_shape)

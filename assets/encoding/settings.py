@@ -51,6 +51,9 @@ class EncodingSettings(Section):
     perceptual_width_scale: float = Field(default=1.0, gt=0, le=1.0)  # fallback only (1.0 = VGG16)
     perceptual_backbone_path: str = ""  # local VGG16 safetensors (torchvision `features.*` keys)
     min_heldout_psnr: float = Field(default=28.0, ge=0, le=100)  # blocking asset check on the vae
+    # ... and the held-out PSNR must beat each clip's mean-colour picture by this much on average:
+    # an absolute floor alone passed or failed with the difficulty of the few held-out clips
+    min_psnr_gain_over_mean_colour: float = Field(default=3.0, ge=-100, le=100)  # negative: no gain asked (tests)
     sample_videos: int = Field(default=2, ge=0, le=64)  # side-by-side videos logged to MLflow
 
     # --- thin decoder (report 5.1: narrower pixel-side decoder stages, encoder frozen) --------------

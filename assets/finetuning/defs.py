@@ -46,6 +46,7 @@ def sft_specialists(
     compute: ComputeResource, base: Any, packed_latents: Any,
 ) -> dg.Output:
     """One specialist per curated category, fine-tuned from continue training."""
+    compute.apply_threads()
     s = params.section(GROUP, FinetuningSettings)
     pre = params.section("pretraining", PretrainingSettings)
     category = context.partition_key

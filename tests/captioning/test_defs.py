@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from assets.captioning import defs as D
+from resources.compute import ComputeResource
 from resources.params import ParamsResource
 from resources.store import ArtifactStore
 from resources.tracking import MlflowTracking
@@ -13,7 +14,7 @@ from resources.tracking import MlflowTracking
 def build_resources() -> dict:
     # the group's own resource keys (orchestration/resources.py binds the real ones)
     return {"params": ParamsResource(), "store": ArtifactStore(root="/tmp/seedflow-captioning-test-store"),
-            "tracking": MlflowTracking()}
+            "tracking": MlflowTracking(), "compute": ComputeResource()}
 
 
 def test_definitions_resolve_with_resources() -> None:

@@ -15,7 +15,7 @@ TINY = {
     "time_kernels": [1, 1, 3, 3, 3], "num_res_blocks": 1, "decoder_res_blocks": 1, "norm_groups": 4,
     "crop_size": 32, "clip_frames": 5, "clip_batch": 1, "image_batch": 2, "image_ratio": 0.5,
     "max_frames_in_memory": 13, "steps": 3, "thin_steps": 2, "disc_start": 1, "disc_width": 8, "disc_layers": 2,
-    "perceptual_width_scale": 0.0625, "perceptual_frames": 2, "min_heldout_psnr": 0.0, "sample_videos": 1,
+    "perceptual_width_scale": 0.0625, "perceptual_frames": 2, "min_heldout_psnr": 0.0, "min_psnr_gain_over_mean_colour": -100.0, "sample_videos": 1,
     "thin_levels": 2, "pack_resolutions": [32], "pack_max_frames": 9, "chunk_frames": 4, "shard_size": 2,
     "heldout_fraction": 0.34,
 }
