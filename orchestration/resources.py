@@ -7,7 +7,7 @@ environment variables, so the same Definitions serve a laptop and a cluster:
 | --- | --- |
 | SEEDFLOW_STORE=s3, SEEDFLOW_S3_BUCKET, SEEDFLOW_S3_PREFIX, SEEDFLOW_S3_ENDPOINT | artifact store on S3 |
 | MLFLOW_TRACKING_URI | an MLflow tracking server instead of the local SQLite file |
-| SEEDFLOW_ACCELERATOR, SEEDFLOW_DEVICES, SEEDFLOW_STRATEGY, SEEDFLOW_PRECISION | Lightning compute |
+| SEEDFLOW_ACCELERATOR, SEEDFLOW_DEVICES, SEEDFLOW_STRATEGY, SEEDFLOW_PRECISION, SEEDFLOW_THREADS | Lightning compute (threads: 0 = every CPU) |
 | SEEDFLOW_EXECUTOR=ray, RAY_ADDRESS | curation on a Ray cluster |
 
 Credentials come from the standard AWS variables through boto3 and never appear in config.
@@ -49,6 +49,7 @@ def build_resources() -> dict[str, Any]:
             devices=int(os.environ.get("SEEDFLOW_DEVICES", "1")),
             strategy=os.environ.get("SEEDFLOW_STRATEGY", "auto"),  # type: ignore[arg-type]
             precision=os.environ.get("SEEDFLOW_PRECISION", "32-true"),  # type: ignore[arg-type]
+            threads=int(os.environ.get("SEEDFLOW_THREADS", "0")),
         ),
         "s3_source": _s3(),
     }
