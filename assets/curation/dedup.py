@@ -42,6 +42,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from assets.curation.disjoint import DisjointSets
+
 DESCRIPTOR_BACKEND = "fallback:descriptor"
 THUMB = 32  # the descriptor works on square thumbnails of this side (the analysis pass's thumb_size)
 GRID = 16  # band-passed thumbnails are sampled on GRID x GRID cells
@@ -266,17 +268,8 @@ def duplicate_groups(
             continue
         matches.setdefault((a, b), set()).add(i)
         matches.setdefault((b, a), set()).add(j)
-    parent = list(range(len(clip_shots)))
-
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
+    sets = DisjointSets(len(clip_shots))
     for (a, b), covered in matches.items():
         if covered >= set(clip_shots[a]):
-            ra, rb = find(a), find(b)
-            if ra != rb:
-                parent[max(ra, rb)] = min(ra, rb)
-    return [find(i) for i in range(len(clip_shots))]
+            sets.union(a, b)
+    return sets.labels()

@@ -24,11 +24,12 @@ none is required. Thresholds were chosen on world seeds 11/13/17/19 (the benchma
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
-from typing import TYPE_CHECKING
+from assets.curation.disjoint import DisjointSets
 
 if TYPE_CHECKING:  # workers import this module; settings pull in Dagster via resources.params
     from assets.curation.settings import CurationSettings
@@ -277,14 +278,7 @@ def _text_lines(stats: np.ndarray) -> list[tuple[int, int, int, int, int]]:
     (x0, y0, x1, y1, stroke area) per group; single components are groups of one."""
     boxes = sorted((int(x), int(y), int(x + bw), int(y + bh), int(a)) for x, y, bw, bh, a in stats if bh >= 3 and a >= 8)
     reach = 1.5 * max((b[3] - b[1] for b in boxes), default=0)  # sorted by x0: later boxes start farther right
-    parent = list(range(len(boxes)))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
+    sets = DisjointSets(len(boxes))
     for i, a in enumerate(boxes):
         for j in range(i + 1, len(boxes)):
             b = boxes[j]
@@ -294,10 +288,10 @@ def _text_lines(stats: np.ndarray) -> list[tuple[int, int, int, int, int]]:
             shared = min(a[3], b[3]) - max(a[1], b[1])
             gap = max(a[0], b[0]) - min(a[2], b[2])
             if shared >= 0.5 * min(ha, hb) and gap <= 1.5 * max(ha, hb) and max(ha, hb) <= 2 * min(ha, hb):
-                parent[find(j)] = find(i)
+                sets.union(i, j)
     groups: dict[int, list[int]] = {}
-    for i in range(len(boxes)):
-        groups.setdefault(find(i), []).append(i)
+    for i, root in enumerate(sets.labels()):
+        groups.setdefault(root, []).append(i)
     out = []
     for idx in groups.values():
         g = [boxes[i] for i in idx]
