@@ -2,10 +2,11 @@
 
 The embedded default is the weight-free band-pass descriptor (`assets.curation.dedup`, named
 `fallback:descriptor`). At real scale dedup runs on a pretrained encoder (CLIP / SigLIP / DINOv2 style,
-as public curation pipelines do): each of a shot's thumbnails is encoded, the frame embeddings are
-averaged in `time_bins` consecutive bins (a coarse temporal signature, so a pan and its reverse differ)
-and the bins are concatenated and L2-normalised. The result is a plain (D,) vector per shot; cosine
-similarity is its dot product, which `assets.curation.dedup.similar_pairs` accepts directly.
+as public curation pipelines do): each of a shot's thumbnails is encoded and the frame embeddings go
+through the descriptor's own frame handling (`dedup.frame_rows`: smoothed over neighbouring thumbnails,
+L2-normalised, padded to FRAMES rows), so `dedup.similar_pairs` matches them frame by frame exactly as
+it matches descriptors (a copy whose segment covers another stretch of the shot, or runs into the next
+shot, still matches). The result is an (FRAMES, D) array per shot, compared by plain cosine.
 
 The rectification crop is applied to the thumbnails before encoding, so a cut-away overlay cannot make
 two shots look alike. Nothing is downloaded: `path` is a local directory written by `save_pretrained`.
@@ -18,9 +19,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from assets.curation.dedup import frame_rows
+
 
 class PretrainedShotEmbedder:
-    def __init__(self, path: str | Path, time_bins: int = 3, batch: int = 64) -> None:
+    def __init__(self, path: str | Path, batch: int = 64) -> None:
         from transformers import AutoImageProcessor, AutoModel
 
         if not str(path) or not Path(path).is_dir():
@@ -34,7 +37,7 @@ class PretrainedShotEmbedder:
             self.processor = AutoImageProcessor.from_pretrained(str(path))
         except Exception:  # noqa: BLE001 - checkpoints without a processor: plain resize + normalise
             self.processor = None
-        self.time_bins, self.batch = time_bins, batch
+        self.batch = batch
         self.backend = f"pretrained:{Path(path).name}"
 
     def _pixels(self, frames: list[np.ndarray]) -> torch.Tensor:
@@ -63,7 +66,7 @@ class PretrainedShotEmbedder:
         return np.concatenate(outs)
 
     def embed(self, thumbs: list[np.ndarray], crop: tuple[float, float, float, float] | None = None) -> np.ndarray:
-        """thumbs: (T, T, 3) uint8 RGB in time order; crop: (x0, y0, x1, y1) fractions -> (time_bins * D,)."""
+        """thumbs: (T, T, 3) uint8 RGB in time order; crop: (x0, y0, x1, y1) fractions -> (FRAMES, D) frame rows."""
         frames = []
         for t in thumbs:
             if crop is not None:
@@ -72,10 +75,4 @@ class PretrainedShotEmbedder:
                 x1, y1 = max(x0 + 1, int(np.ceil(crop[2] * w))), max(y0 + 1, int(np.ceil(crop[3] * h)))
                 t = t[y0:y1, x0:x1]
             frames.append(np.ascontiguousarray(t))
-        e = self._encode(frames)  # (N, D)
-        bins = np.array_split(np.arange(len(frames)), min(self.time_bins, len(frames)))
-        parts = [e[b].mean(0) for b in bins]
-        while len(parts) < self.time_bins:  # fewer thumbnails than bins: repeat the last bin
-            parts.append(parts[-1])
-        v = np.concatenate(parts).astype(np.float32)
-        return v / max(1e-8, float(np.linalg.norm(v)))
+        return frame_rows(self._encode(frames))  # (FRAMES, D)

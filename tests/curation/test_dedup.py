@@ -11,7 +11,9 @@ import pyarrow as pa
 import pytest
 
 from assets.curation import stages
-from assets.curation.dedup import duplicate_groups, kmeans, pair_similarity, shot_embedding, similar_pairs, time_weights
+from assets.curation.dedup import (
+    FRAMES, duplicate_groups, frame_rows, frame_weights, kmeans, pair_similarity, shot_embedding, similar_pairs, similarity_matrix,
+)
 from assets.curation.settings import CurationSettings
 from assets.sourcing.world.render import iter_shot, make_shot
 
@@ -51,22 +53,50 @@ def _segment_thumbs(shot, lo: int, hi: int) -> list[np.ndarray]:
     return [cv2.resize(f, (32, 32), interpolation=cv2.INTER_AREA) for i, f in enumerate(iter_shot(shot, H, W, FPS)) if i in keep]
 
 
-def test_time_weights_are_ordered_overlapping_bins() -> None:
-    w = time_weights(5, 2)
-    assert w.shape == (2, 5) and np.allclose(w.sum(1), 1.0)
-    assert np.all(np.diff(w[0]) < 0) and np.all(np.diff(w[1]) > 0)  # start-weighted, end-weighted
-    assert np.allclose(time_weights(1, 2), 1.0)  # a one-thumbnail shot: both bins are that thumbnail
+def test_frame_weights_smooth_over_neighbours_only() -> None:
+    w = frame_weights(5)
+    assert w.shape == (5, 5) and np.allclose(w.sum(1), 1.0)
+    assert np.allclose(np.triu(w, 2), 0) and np.allclose(np.tril(w, -2), 0)  # local in time
+    assert w[2, 2] == pytest.approx(0.5) and w[2, 1] == w[2, 3] == pytest.approx(0.25)
+    assert np.allclose(frame_weights(1), 1.0)
+    rows = frame_rows(np.eye(3, 4, dtype=np.float32))  # a pretrained encoder's 3 frame vectors
+    assert rows.shape == (FRAMES, 4) and np.allclose(np.linalg.norm(rows[:3], axis=1), 1) and not rows[3:].any()
+
+
+def test_segment_running_into_the_next_shot_still_matches() -> None:
+    """A missed cut: the copy's detected segment ends with frames of another shot. Pooled time bins
+    averaged them into the signature; the trimmed frame matching leaves them out."""
+    orig = make_shot(subjects=[("square", "red", "right")], scene="grass", camera="zoom_in", n_frames=36, seed=31, noise_sigma=2.0)
+    copy = replace(orig, dup_variant="noise", noise_seed=6, noise_sigma=4.0)
+    nxt = make_shot(subjects=[("bird", "white", "left")], scene="city", camera="static", n_frames=36, seed=32, noise_sigma=2.0)
+    a = shot_embedding(_segment_thumbs(orig, 0, 36))
+    spill = _segment_thumbs(copy, 0, 36)[:5] + _segment_thumbs(nxt, 0, 36)[:3]  # 3 of 8 thumbnails foreign
+    b = shot_embedding(spill)
+    c = shot_embedding(_segment_thumbs(nxt, 0, 36))
+    assert pair_similarity(a, b) >= max(THRESHOLD, 0.95), pair_similarity(a, b)  # pooled time bins: 0.86
+    # the segment holds 3 of the next shot's frames, but not the other way round: no match with it either
+    assert pair_similarity(a, c) < THRESHOLD and pair_similarity(b, c) < THRESHOLD, (pair_similarity(a, c), pair_similarity(b, c))
+
+
+def test_pretrained_per_frame_vectors_use_the_same_matching() -> None:
+    rng = np.random.default_rng(0)
+    base = rng.normal(size=(6, 32)).astype(np.float32)
+    copy = base + rng.normal(0, 0.1, size=base.shape).astype(np.float32)
+    copy[-1] = rng.normal(size=32)  # one foreign frame at the end
+    other = rng.normal(size=(6, 32)).astype(np.float32)
+    s = similarity_matrix(np.stack([frame_rows(base), frame_rows(copy), frame_rows(other)]))
+    assert s.shape == (3, 3) and s[0, 1] > 0.9 and s[0, 2] < 0.5 and s[1, 2] < 0.5, s
 
 
 def test_copy_whose_segment_covers_another_stretch_still_matches() -> None:
     """A copy's detected segment is often cut a few frames differently from its original's (a dissolve
-    on one side only); disjoint time bins then compared different moments of a moving shot."""
+    on one side only); pooled time bins then compared different moments of a moving shot."""
     orig = make_shot(subjects=[("circle", "red", "right"), ("square", "green", "up")], scene="ocean",
                      camera="zoom_in", n_frames=36, seed=21, noise_sigma=2.0)  # fmt: skip
     copy = replace(orig, dup_variant="noise", noise_seed=5, noise_sigma=4.0)
     other = make_shot(subjects=[("star", "red", "left")], scene="ocean", camera="zoom_in", n_frames=36, seed=22, noise_sigma=2.0)
     a = shot_embedding(_segment_thumbs(orig, 0, 36))
-    b = shot_embedding(_segment_thumbs(copy, 0, 26))  # the first 72 % of the shot (3 disjoint bins: 0.75)
+    b = shot_embedding(_segment_thumbs(copy, 0, 26))  # the first 72 % of the shot (3 disjoint time bins: 0.75)
     c = shot_embedding(_segment_thumbs(other, 0, 36))
     assert pair_similarity(a, b) >= THRESHOLD, pair_similarity(a, b)
     assert pair_similarity(a, c) < THRESHOLD, pair_similarity(a, c)
@@ -74,7 +104,7 @@ def test_copy_whose_segment_covers_another_stretch_still_matches() -> None:
 
 def test_rendered_duplicates_match_and_other_shots_of_the_scene_do_not(shots) -> None:
     names = list(shots)
-    emb = np.stack([shot_embedding(shots[k]) for k in names])  # (6, V, D)
+    emb = np.stack([shot_embedding(shots[k]) for k in names])  # (6, V, FRAMES, D)
     sim = {(a, b): pair_similarity(emb[i], emb[j]) for i, a in enumerate(names) for j, b in enumerate(names) if i < j}
     for pair in [("orig", "noise"), ("orig", "crop"), ("orig", "res"), ("crop", "res")]:
         assert sim[pair] >= THRESHOLD, (pair, sim[pair])
