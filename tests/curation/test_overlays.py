@@ -141,3 +141,62 @@ def test_logo_shown_in_part_of_the_clip_is_found() -> None:
     ef[6:22, 154:184:7] = 0.45
     found = detect_overlays(ef, S)
     assert found and iou(found[0].box, (154, 6, 184, 22)) >= 0.5, found
+
+
+def test_plate_whose_edges_run_on_into_scene_lines_is_found_from_its_sides() -> None:
+    """A caption bar over a zooming sea: its top and bottom edges merge with full-width ripple lines, so
+    no horizontal run ends at the plate's corners; the vertical sides do (world seed 19)."""
+    ef = np.random.default_rng(8).uniform(0, 0.2, (H, W)).astype(np.float32)
+    bar = (40, 84, 152, 100)
+    ef[bar[1], :] = ef[bar[3] - 1, :] = 0.9  # plate edges continuing as ripple lines across the width
+    ef[bar[1] : bar[3], bar[0]] = ef[bar[1] : bar[3], bar[2] - 1] = 0.9  # its sides
+    ef[bar[1] + 4 : bar[3] - 4, bar[0] + 8 : bar[2] - 8][:, ::3] = 0.5  # changing words inside
+    found = detect_overlays(ef, S)
+    assert found and max(iou(f.box, bar) for f in found) >= 0.7, found
+
+
+def _busy_moving_scene(seed: int) -> np.ndarray:
+    """A zooming facade: edges everywhere, each an edge in a fraction of the frames only."""
+    return np.random.default_rng(seed).uniform(0.05, 0.45, (H, W)).astype(np.float32)
+
+
+def test_logo_on_a_busy_moving_scene_is_isolated_among_persistent_pixels() -> None:
+    ef = _busy_moving_scene(9)
+    glyphs = (8, 6, 36, 18)
+    ef[glyphs[1] : glyphs[3], glyphs[0] : glyphs[2]][:, ::4] = 1.0  # persistent ring and letters
+    found = detect_overlays(ef, S)
+    assert found and max(iou(f.box, glyphs) for f in found) >= 0.5, found
+    # The same strokes at 0.6 persistence (not steadier than a moving scene's edges) are not a logo.
+    ef[glyphs[1] : glyphs[3], glyphs[0] : glyphs[2]][:, ::4] = 0.6
+    assert not any(iou(f.box, glyphs) > 0 for f in detect_overlays(ef, S) if f.kind == "glyphs")
+
+
+def test_still_cluster_cut_by_the_frame_edge_is_not_a_logo() -> None:
+    # A skyline's window corner at the top corner of a still shot: dense, isolated, but running into the border.
+    ef = np.zeros((H, W), np.float32)
+    ef[0:12, 170:192][:, ::3] = 1.0
+    assert [f for f in detect_overlays(ef, S) if f.kind == "glyphs"] == []
+    ef2 = np.zeros((H, W), np.float32)
+    ef2[2:14, 166:188][:, ::3] = 1.0  # the same block with a margin from both sides: a logo
+    assert "glyphs" in [f.kind for f in detect_overlays(ef2, S)]
+
+
+def test_caption_words_without_a_bar_found_in_the_bottom_band_and_padded_to_it() -> None:
+    """A caption on a dark scene (the bar invisible): the words sit mid-bar, above the 10 % border
+    margin, and the box is padded by a line height so the crop clears the bar (world seed 17)."""
+    ef = np.zeros((H, W), np.float32)
+    ef[88:95, 60:130] = np.random.default_rng(10).uniform(0.3, 0.5, (7, 70))  # changing words, rows 88-94
+    bar = (40, 84, 152, 98)
+    found = detect_overlays(ef, S)
+    assert len(found) == 1 and found[0].kind == "glyphs", found
+    assert found[0].box[1] <= bar[1] and found[0].box[3] >= bar[3] - 1, found  # the bar's rows are covered
+
+
+def test_ticker_under_a_busy_picture_found_by_its_lone_border() -> None:
+    # Grass under a tilt above the band: active across the width, but no other full-width line.
+    ef = np.random.default_rng(11).uniform(0, 0.05, (H, W)).astype(np.float32)
+    ef[60:94:2, :] = np.random.default_rng(12).uniform(0.1, 0.3, (17, W))  # busy picture right above the border
+    ef[95, :] = 0.62  # the band's border line
+    _scrolling_text_rows(ef, 99, 107)
+    found = [f for f in detect_overlays(ef, S) if f.kind == "band"]
+    assert found and found[0].box == (0, 95, W, H), found
