@@ -9,9 +9,12 @@ beyond sensor noise or temporally coherent (static),
 DIS optical flow at low resolution (camera motion -> jitter, motion level), edge persistence
 maps for overlay detection, and a thumbnail reservoir for the learned scorers and dedup
 embeddings (thumbnails are made only for the frames the reservoir keeps). The appearance signals
-(crisp edges, peak luma, Canny edges) are per-shot averages: measured on every `appearance_stride`-th
-frame and held in between (`_Accumulator`). `timings` measures the pass per component (`PassClock`;
-benchmarks/curation_throughput.py reports it).
+(crisp edges and peak luma; Canny edges) are per-shot averages: measured on every
+`appearance_stride`-th (`edge_stride`-th) frame and held in between (`_Accumulator`). The signals
+that need every frame are computed a block of `BLOCK_FRAMES` frames at a time, one OpenCV / numpy
+call per block instead of per frame, with the same bytes (`_BlockSignals`); the shot detectors, the
+delay ring and the fold still take the frames one by one, in order. `timings` measures the pass per
+component (`PassClock`; benchmarks/curation_throughput.py reports it).
 
 Memory stays flat in video length: frames are folded into additive per-**segment** accumulators
 (a segment is a shot, or a <= max-clip-length piece of a long shot) after a short delay ring buffer,
@@ -22,8 +25,12 @@ Only O(#segments) state survives the pass.
 from __future__ import annotations
 
 import math
+import queue
+import threading
 import time
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,7 +47,12 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # workers import this module; settings pull in Dagster via resources.params
     from assets.curation.settings import CurationSettings
 
-ANALYSIS_VERSION = "analysis-v9"  # v9: appearance signals on every 2nd frame, held (v8: cell change = beyond noise or temporally coherent)
+# Frames per block of the pass (`_BlockSignals`): each OpenCV / numpy call of the every-frame signals
+# runs once per block. CPU us a frame of the whole pass, world 11 at 192 px (interleaved, best of 5):
+# blocks of 4: 1000, 8: 952, 16: 927, 32: 920; 16 keeps a block of 192x108 frames at 1 MB.
+BLOCK_FRAMES = 16
+
+ANALYSIS_VERSION = "analysis-v10"  # v10: blur counts / peak luma on every 4th frame, edge maps on every 2nd (v9: all on every 2nd)
 
 
 class DecodeError(RuntimeError):
@@ -136,22 +148,31 @@ class _Appearance:
     crisp: np.ndarray  # (G, G) crisp edge pixels per cell
     edge: np.ndarray  # (G, G) edge pixels per cell
     peak: np.ndarray  # (G, G) max luma per cell
-    edges: np.ndarray  # (H, W) uint8 Canny map, 1 on edges, else 0
 
 
-def frame_bgr(frame: av.VideoFrame, aw: int, ah: int) -> np.ndarray:
-    """(ah, aw, 3) uint8 BGR of a decoded frame at the analysis size.
+def frame_bgr(frame: av.VideoFrame, aw: int, ah: int, out: np.ndarray | None = None) -> np.ndarray:
+    """(ah, aw, 3) uint8 BGR of a decoded frame at the analysis size (written into `out` if given,
+    a C-contiguous (ah, aw, 3) uint8 array: the pass decodes into its block of frames).
 
     Measured on the world's 256x144 H.264: asking PyAV for scaled bgr24 (swscale) runs at ~550
     frames/s, taking the planar YUV and converting + area-resizing in OpenCV at ~2100 frames/s.
     Odd-sized or non-4:2:0 sources take the swscale path.
+    At 256 -> 192 the area resize is OpenCV's general (fractional-ratio) path, ~300 of the ~500 CPU
+    us of a bare decode, in the baseline and the pass alike. Cheaper variants were measured and not
+    taken (world seed 11): bilinear (~8x cheaper) or area-resizing the Y / U / V planes before the
+    colour conversion (~1.6x) each changed the HSV scores the shot detectors read (hard-cut false
+    positives 2 -> 4); bilinear also moved low light (12 -> 11 found) and overlay IoU (0.84 -> 0.80).
     """
     if frame.format.name in ("yuv420p", "yuvj420p") and frame.width % 2 == 0 and frame.height % 2 == 0:
-        bgr = cv2.cvtColor(frame.to_ndarray(format="yuv420p"), cv2.COLOR_YUV2BGR_I420)  # (H, W, 3)
-        if bgr.shape[1] != aw or bgr.shape[0] != ah:
-            bgr = cv2.resize(bgr, (aw, ah), interpolation=cv2.INTER_AREA)
+        yuv = frame.to_ndarray(format="yuv420p")  # (H * 3 / 2, W) planar
+        if frame.width == aw and frame.height == ah:
+            return cv2.cvtColor(yuv, cv2.COLOR_YUV2BGR_I420, out)
+        return cv2.resize(cv2.cvtColor(yuv, cv2.COLOR_YUV2BGR_I420), (aw, ah), out, interpolation=cv2.INTER_AREA)
+    bgr = frame.to_ndarray(width=aw, height=ah, format="bgr24")
+    if out is None:
         return bgr
-    return frame.to_ndarray(width=aw, height=ah, format="bgr24")
+    out[...] = bgr
+    return out
 
 
 def analysis_size(width: int, height: int, target_w: int) -> tuple[int, int]:
@@ -192,12 +213,12 @@ class CellGrid:
         self.corners = np.ix_(np.append(self.ys, h), np.append(self.xs, w))  # integral-image rows / cols
 
 
-def column_median(v: np.ndarray) -> np.ndarray:
-    """np.median(v, axis=0), bit for bit, without its generic overhead (~2.5x faster on 576 x 2)."""
-    n, k = v.shape[0], v.shape[0] // 2
-    if n % 2:
-        return np.partition(v, k, axis=0)[k]
-    return np.partition(v, (k - 1, k), axis=0)[k - 1 : k + 1].mean(axis=0)
+def column_medians(v: np.ndarray) -> np.ndarray:
+    """(m, c) np.median(v[i], axis=0) of each (p, c) set of v (m, p, c), bit for bit: the same order
+    statistics (from a sort along p, cheaper here than numpy's median machinery) and the same mean."""
+    t = np.sort(np.ascontiguousarray(v.transpose(0, 2, 1)), axis=2)  # (m, c, p)
+    p, k = t.shape[2], t.shape[2] // 2
+    return t[:, :, k] if p % 2 else t[:, :, k - 1 : k + 1].mean(axis=2)
 
 
 def cell_edges(n: int, g: int) -> np.ndarray:
@@ -245,6 +266,7 @@ class CrispEdgeMeter:
         # per contrast level (0-255) instead of a float product per pixel.
         levels = np.arange(256, dtype=np.float64)
         self.need = np.ceil(64.0 * crisp * crisp * levels * levels).astype(np.int32)  # (256,) for cv2.LUT
+        self.need_at: dict[int, np.ndarray] = {}  # edge threshold -> (256,) float32 `need`, +inf below it
         self.noise_k, self.min_contrast = noise_k, min_contrast
         # The largest median |Laplacian| at which the noise term stays under the contrast floor: a
         # frame whose median is at most this (nearly every frame) needs one count, not a histogram.
@@ -262,23 +284,37 @@ class CrispEdgeMeter:
         else:
             sigma = _hist_quantile(alap, 0.5) / 0.6745 / math.sqrt(20.0)
             thr = int(math.ceil(max(self.min_contrast, self.noise_k * sigma)))
-        gx = cv2.Sobel(gray, cv2.CV_16S, 1, 0, ksize=3).astype(np.int32)
-        gy = cv2.Sobel(gray, cv2.CV_16S, 0, 1, ksize=3).astype(np.int32)
+        # In float32, exactly: Sobel sums of integers and gx^2 + gy^2 <= 2 * 1020^2 stay below 2^24.
+        gx = cv2.Sobel(gray, cv2.CV_32F, 1, 0, ksize=3)
+        m2 = cv2.multiply(gx, gx)
+        cv2.accumulateSquare(cv2.Sobel(gray, cv2.CV_32F, 0, 1, ksize=3), m2)  # (H, W) float32 gx^2 + gy^2
         contrast = cv2.subtract(cv2.dilate(gray, self.kernel), cv2.erode(gray, self.kernel))  # (H, W) uint8
-        edge = contrast >= thr
-        crisp = edge & (gx * gx + gy * gy >= cv2.LUT(contrast, self.need))  # (H, W) int32 test, exact
+        edge = cv2.threshold(contrast, thr - 1, 255, cv2.THRESH_BINARY)[1]  # 255 where contrast >= thr
+        need = self.need_at.get(thr)
+        if need is None:  # the crisp test folds in the edge test: an impossible need below thr
+            need = self.need_at[thr] = np.where(np.arange(256) >= thr, self.need, np.inf).astype(np.float32)
+        crisp = cv2.compare(m2, cv2.LUT(contrast, need), cv2.CMP_GE)  # (H, W) 255 where crisp
         # lap.var() from exact integer moments (float sums of integers < 2^53 are exact in any
         # order, so the result does not depend on the thread count)
         n = lap.size
         s1, s2 = cv2.sumElems(lap)[0], cv2.norm(lap, cv2.NORM_L2SQR)
         lapvar = (s2 - s1 * s1 / n) / n
-        return cell_count(crisp, cells), cell_count(edge, cells), round(float(lapvar), 3)
+        return cell_count(crisp, cells) // 255, cell_count(edge, cells) // 255, round(float(lapvar), 3)
 
 
 def cell_count(mask: np.ndarray, cells: CellGrid) -> np.ndarray:
-    """(G, G) int32 number of True pixels of `mask` (H, W) in each grid cell (exact: an integral
+    """(G, G) int32 sum of `mask` (H, W) bool (or uint8) in each grid cell (exact: an integral
     image read at the cell corners, ~4x faster than two numpy reduceat passes)."""
     c = cv2.integral(mask.view(np.uint8), sdepth=cv2.CV_32S)[cells.corners]  # (G + 1, G + 1) corner sums
+    return c[1:, 1:] - c[:-1, 1:] - c[1:, :-1] + c[:-1, :-1]
+
+
+def cell_total(a: np.ndarray, cells: CellGrid) -> np.ndarray:
+    """(G, G) float64 sum of `a` (H, W) float32 over each grid cell: an integral image read at the
+    cell corners, ~2x cheaper than two numpy reduceat passes on a 64x36 frame. Sequential, so the
+    same bytes whatever OpenCV's thread count; float64 sums of float32 frame differences are exact in
+    practice (the analysis bytes equal the reduceat version's on 120 world videos, seeds 11 + 13)."""
+    c = cv2.integral(a, sdepth=cv2.CV_64F)[cells.corners]  # (G + 1, G + 1) corner sums
     return c[1:, 1:] - c[:-1, 1:] - c[1:, :-1] + c[:-1, :-1]
 
 
@@ -325,25 +361,13 @@ class SharedContentScore:
     (`ContentDetector._calculate_frame_score` with default weights); run as two detectors they
     converted every frame to HSV and differenced it twice, the largest cost of the pass on small
     frames. Here the score is computed once, exactly as the library does (integer sums of absolute
-    differences per channel / pixel count, the library's weighting), and handed to both detectors,
-    whose decision logic (thresholds, flash filter, rolling ratio, minimum scene length) is unchanged.
+    differences per channel / pixel count, the library's weighting; `_BlockSignals`), set as `score`
+    before the frame is processed and handed to both detectors, whose decision logic (thresholds,
+    flash filter, rolling ratio, minimum scene length) is unchanged.
     """
 
     def __init__(self) -> None:
-        self.prev: np.ndarray | None = None
         self.score = 0.0
-
-    def update(self, bgr: np.ndarray, weights: tuple[float, ...]) -> float:
-        hsv = cv2.cvtColor(bgr, cv2.COLOR_BGR2HSV)  # (H, W, 3) uint8
-        if self.prev is None:
-            self.score = 0.0  # the library returns 0.0 on the first frame
-        else:
-            n = float(hsv.shape[0] * hsv.shape[1])
-            sums = cv2.sumElems(cv2.absdiff(hsv, self.prev))  # exact integer sums per channel, as float
-            comps = (sums[0] / n, sums[1] / n, sums[2] / n, 0.0)  # hue, sat, lum, edges (weight 0)
-            self.score = sum(c * w for c, w in zip(comps, weights, strict=True)) / sum(abs(w) for w in weights)
-        self.prev = hsv
-        return self.score
 
 
 class _SharedScoreMixin:
@@ -390,15 +414,18 @@ class PassClock:
 class _Accumulator:
     """Folds delayed frames into segments; holds the high-pass state for jitter.
 
-    The appearance signals (crisp-edge counts, cell peak luma, Canny edges: the per-shot averages of
-    blur, low light and overlays) are measured here, at fold time, on every `stride`-th frame of each
-    run of frames a segment's blur counts keep apart (near a cut, or not) and held for the frames
-    in between (sample and hold): every frame still counts once, so the averages keep their exact
-    frame denominators, and a run is never left unmeasured (its first frame always is). Shot
-    detection, camera motion and frame change stay on every frame. `stride` 1 measures every frame.
+    The appearance signals (crisp-edge counts and cell peak luma, the per-shot averages of blur and
+    low light; Canny edges, the overlays' per-pixel persistence) are measured here, at fold time, on
+    every `stride`-th (`edge_stride`-th) frame of each run of frames a segment's blur counts keep
+    apart (near a cut, or not) and held for the frames in between (sample and hold): every frame
+    still counts once, so the averages keep their exact frame denominators, and a run is never left
+    unmeasured (its first frame always is). Shot detection, camera motion and frame change stay on
+    every frame. A stride of 1 measures every frame.
     """
 
-    def __init__(self, s: CurationSettings, h: int, w: int, max_seg: int, clock: PassClock | None = None, stride: int = 1):
+    def __init__(
+        self, s: CurationSettings, h: int, w: int, max_seg: int, clock: PassClock | None = None, stride: int = 1, edge_stride: int = 1
+    ):
         self.s, self.h, self.w, self.max_seg = s, h, w, max_seg
         self.clock = clock or PassClock(None)
         self.segments: list[SegmentStats] = []
@@ -406,23 +433,29 @@ class _Accumulator:
         self.shot_index = -1
         self.prev_g: np.ndarray | None = None  # global motion of the previous folded frame (same segment)
         self.stride = max(1, int(stride))
+        self.edge_stride = max(1, int(edge_stride))
         self.meter = CrispEdgeMeter(s.acuity_window, s.acuity_crisp, s.acuity_noise_k, s.acuity_min_contrast)
         self.cells = CellGrid(h, w, s.cell_grid)
         self.run_n = [0, 0]  # frames of the current segment so far, away from / near a cut
         self.held: list[_Appearance | None] = [None, None]  # the last measured frame of each run
+        self.held_edges: list[np.ndarray | None] = [None, None]  # its last Canny map ((H, W) uint8 0 / 1)
 
     def measure(self, gray: np.ndarray) -> _Appearance:
-        """The appearance signals of one (H, W) uint8 grey frame."""
+        """The blur and low-light signals of one (H, W) uint8 grey frame."""
         crisp, edge, lapvar = self.meter(gray, self.cells)
         n_edge = int(edge.sum())
         sharp = round(float(crisp.sum()) / n_edge, 6) if n_edge else 0.0  # frame's crisp fraction (reported)
         self.clock.lap("crisp_edges")
         peak = cell_max(gray, self.cells.ys, self.cells.xs).astype(np.float64)  # (G, G)
         self.clock.lap("cell_peak")
+        return _Appearance(sharp, lapvar, crisp, edge, peak)
+
+    def measure_edges(self, gray: np.ndarray) -> np.ndarray:
+        """(H, W) uint8 Canny map of one grey frame, 1 on edges, else 0 (the overlay persistence count)."""
         edges = cv2.Canny(gray, self.s.edge_low, self.s.edge_high)  # (H, W) uint8 0 / 255
         np.minimum(edges, 1, out=edges)  # 0 / 1: the persistence count adds it as it is
         self.clock.lap("canny")
-        return _Appearance(sharp, lapvar, crisp, edge, peak, edges)
+        return edges
 
     def fold(self, rec: _FrameRec, new_shot: bool, next_g: np.ndarray | None, near_cut: bool = False) -> None:
         cur = self.cur
@@ -433,12 +466,15 @@ class _Accumulator:
             cur = self.cur = SegmentStats(rec.idx, self.shot_index, self.h, self.w, grid=self.s.cell_grid)
             self.segments.append(cur)
             self.prev_g = None
-            self.run_n, self.held = [0, 0], [None, None]
+            self.run_n, self.held, self.held_edges = [0, 0], [None, None], [None, None]
         first = rec.idx == cur.start
         run = int(near_cut)
         if self.run_n[run] % self.stride == 0:
             self.clock.lap("fold")
             self.held[run] = self.measure(rec.gray)
+        if self.run_n[run] % self.edge_stride == 0:
+            self.clock.lap("fold")
+            self.held_edges[run] = self.measure_edges(rec.gray)
         self.run_n[run] += 1
         ap = self.held[run]
         cur.end = rec.idx + 1
@@ -468,13 +504,13 @@ class _Accumulator:
             self.prev_g = rec.gflow
         else:
             self.prev_g = None
-        cv2.accumulate(ap.edges, cur.edge_count)  # += 0 / 1 per pixel, in place (float32 counts: exact)
+        cv2.accumulate(self.held_edges[run], cur.edge_count)  # += 0 / 1 per pixel, in place (float32 counts: exact)
         # Thumbnail reservoir: keep every `stride`-th frame; when full, halve and double the stride.
-        # The reservoir holds the frames themselves (no copy: each decoded frame is its own array);
-        # thumbnails are made when the segment closes, for the survivors only (`close`).
+        # The reservoir holds copies of the frames (the pass reuses its block buffers); thumbnails are
+        # made when the segment closes, for the survivors only (`close`).
         off = rec.idx - cur.start
         if off % cur.thumb_stride == 0:
-            cur.thumbs.append((rec.idx, rec.bgr))
+            cur.thumbs.append((rec.idx, rec.bgr.copy()))  # a copy: the pass reuses its frame buffers
             if len(cur.thumbs) > self.s.thumbs_per_segment:
                 cur.thumb_stride *= 2
                 cur.thumbs = [t for t in cur.thumbs if (t[0] - cur.start) % cur.thumb_stride == 0]
@@ -492,6 +528,278 @@ class _Accumulator:
         self.clock.lap("thumbnails")
 
 
+@dataclass
+class _BlockOut:
+    """The per-frame signals of a block of n consecutive frames (see `_BlockSignals`)."""
+
+    score: np.ndarray  # (n,) float64 HSV content score vs the previous frame (0 for the video's first)
+    mean: list[float]  # mean level over the three channels (the threshold detector's input)
+    luma: list[float]  # mean grey level
+    gflow: np.ndarray  # (n, 2) float64 median flow vs the previous frame (0 for the video's first)
+    mag: list[float | None]  # mean |flow| (None for the video's first frame)
+    diff: np.ndarray  # (n,) float64 trimmed mean |frame difference| at flow width
+    change: np.ndarray  # (n, G, G) uint8 cell change bits (see the pass)
+
+
+class _BlockSignals:
+    """The per-frame signals that need every frame, computed a block of frames at a time.
+
+    On 192x108 frames (64x36 for flow and change) most of a per-frame OpenCV / numpy call is its
+    fixed cost, so each operation here runs once on the block's frames stacked along a leading axis
+    (or as one tall (n * h, w) image where the operation is per pixel, or where its support never
+    crosses a frame's rows: the grey conversion, the HSV conversion, an integer-ratio area resize).
+    Every frame's values are the same bytes as the frame-by-frame computation (test_analysis: the
+    same analysis with blocks of 1, 3 and `BLOCK_FRAMES` frames; before blocks, the bytes of 99 world
+    videos, seeds 11 + 13, some rotated, equal those of the per-frame pass); only DIS flow still runs
+    per frame pair. The state carried from block to block is the previous frame's (HSV, small grey,
+    its gain-compensated difference).
+    """
+
+    def __init__(self, s: CurationSettings, h: int, w: int, scored: bool):
+        self.s, self.h, self.w, self.scored = s, h, w, scored
+        self.fw = min(s.flow_width, w)
+        self.fh = max(8, int(round(h * self.fw / w)))
+        # An integer-ratio area resize averages whole blocks of rows of one frame, so the stacked
+        # frames can be resized as one image; another ratio would blend rows across frames.
+        self.stack_small = h % self.fh == 0 and w % self.fw == 0
+        G = self.G = s.cell_grid
+        self.fcells = CellGrid(self.fh, self.fw, G)
+        cell_area = np.outer(np.diff(np.append(self.fcells.ys, self.fh)), np.diff(np.append(self.fcells.xs, self.fw)))  # (G, G) px
+        self.change_min = s.change_level * cell_area  # (G, G) float64
+        self.cov_min = s.coherence_level * cell_area
+        self.fade_floor = s.fade_threshold * self.fw * self.fh // 4  # the sum of a frame at mean level `fade_threshold` / 4
+        self.flow = CameraFlow(s.flow_method)
+        self.step = 2 if s.flow_method == "dis" else 1
+        self.prev_small: np.ndarray | None = None  # (fh, fw) uint8
+        self.prev_sum = 0
+        self.prev_sd: np.ndarray | None = None  # (fh, fw) float32 gain-compensated difference into the previous frame
+        # Scratch arrays reused block after block: a block's arrays exceed glibc's mmap threshold, and
+        # fresh ones cost page faults (~12 a frame, ~35 us of system time, measured).
+        self.hsv = np.empty((BLOCK_FRAMES + 1, h, w, 3), np.uint8)  # [0]: the previous block's last frame
+        self.hsv_diff = np.empty((BLOCK_FRAMES * h, w, 3), np.uint8)
+        self.flows = np.empty((BLOCK_FRAMES, self.fh, self.fw, 2), np.float32)
+        self.ii = np.empty((BLOCK_FRAMES, self.fh + 1, self.fw + 1), np.float64)  # integral images
+        self.n_prev = 0  # frames in the previous block (its last HSV frame is hsv[n_prev])
+
+    def cell_totals(self, a: np.ndarray) -> np.ndarray:
+        """(m, G, G) float64 `cell_total` of each frame of `a` (m, fh, fw) float32, bit for bit
+        (one integral image per frame, as `cell_total` makes it; the corner arithmetic for all)."""
+        m = a.shape[0]
+        ii = self.ii[:m]
+        for i in range(m):
+            cv2.integral(a[i], ii[i], sdepth=cv2.CV_64F)
+        r, c = self.fcells.corners
+        c = ii[:, r, c]  # (m, G + 1, G + 1) corner sums
+        return c[:, 1:, 1:] - c[:, :-1, 1:] - c[:, 1:, :-1] + c[:, :-1, :-1]
+
+    def __call__(self, bgr: np.ndarray, gray: np.ndarray, clock: PassClock) -> _BlockOut:
+        """The signals of `bgr` (n, h, w, 3) uint8, the frames following the previous block's; their
+        grey frames are written into `gray` (n, h, w) uint8 (the pass keeps them for the fold)."""
+        n, h, w = bgr.shape[:3]
+        G, fh, fw = self.G, self.fh, self.fw
+        tall = bgr.reshape(n * h, w, 3)  # (n * h, w, 3): the frames one above the other
+        score = np.zeros(n)
+        if self.scored:
+            # PySceneDetect's content score (`SharedContentScore`): mean |HSV difference| to the
+            # previous frame, per channel, with the library's weights. A repeated (VFR) slot shows the
+            # same picture as the slot before it, so the difference to the previous *slot* is the
+            # difference to the previous *shown* frame that the detectors compare with.
+            hsv = self.hsv[: n + 1]  # (n + 1, h, w, 3), [0]: the previous block's last frame
+            first = self.n_prev == 0
+            if not first:
+                self.hsv[0] = self.hsv[self.n_prev]
+            cv2.cvtColor(tall, cv2.COLOR_BGR2HSV, hsv[1:].reshape(n * h, w, 3))
+            if first:
+                hsv[0] = hsv[1]
+            self.n_prev = n
+            d = cv2.absdiff(hsv[1:].reshape(n * h, w, 3), hsv[:-1].reshape(n * h, w, 3), self.hsv_diff[: n * h])
+            d = d.reshape(n, h, w, 3)
+            wts = ContentDetector.DEFAULT_COMPONENT_WEIGHTS
+            px = float(h * w)
+            for i in range(n):
+                sm = cv2.sumElems(d[i])  # exact integer sums per channel, as float
+                comps = (sm[0] / px, sm[1] / px, sm[2] / px, 0.0)  # hue, sat, lum, edges
+                score[i] = sum(c * wt for c, wt in zip(comps, wts, strict=True)) / sum(abs(wt) for wt in wts)
+            if first:
+                score[0] = 0.0  # the library returns 0.0 on the first frame
+        # The threshold detector reads the frame's mean level (numpy.mean), exactly: integer sums.
+        mean = [sum(cv2.sumElems(bgr[i])[:3]) / (h * w * 3) for i in range(n)]
+        clock.lap("hsv_content_score")
+        cv2.cvtColor(tall, cv2.COLOR_BGR2GRAY, gray.reshape(n * h, w))  # (n, h, w) uint8
+        luma = [cv2.sumElems(gray[i])[0] / (h * w) for i in range(n)]
+        clock.lap("gray")
+        # small: (n + 1, fh, fw) uint8, [0] the previous block's last frame (if any)
+        small = np.empty((n + 1, fh, fw), np.uint8)
+        if self.stack_small:
+            cv2.resize(gray.reshape(n * h, w), (fw, n * fh), small[1:].reshape(n * fh, fw), interpolation=cv2.INTER_AREA)
+        else:
+            for i in range(n):
+                cv2.resize(gray[i], (fw, fh), small[i + 1], interpolation=cv2.INTER_AREA)
+        has_prev = self.prev_small is not None
+        small[0] = self.prev_small if has_prev else 0
+        sums = [self.prev_sum] + [int(cv2.sumElems(small[i])[0]) for i in range(1, n + 1)]  # exact: integer sums < 2^53
+        gflow = np.zeros((n, 2))
+        mag: list[float | None] = [None] * n
+        j0 = 0 if has_prev else 1  # the first frame with a previous one
+        m = n - j0  # frames with a flow
+        if m:
+            flows = self.flows[:m]  # (m, fh, fw, 2)
+            for i in range(m):
+                flows[i] = self.flow(small[j0 + i], small[j0 + i + 1])
+            # flows: per-pixel displacement; the median is the camera's motion. DIS estimates at half
+            # resolution (finest scale 1) and upsamples, so the median over every other row and
+            # column sees the same estimate at a quarter of the cost.
+            med = column_medians(flows[:, :: self.step, :: self.step].reshape(m, -1, 2))  # (m, 2) float32
+            gflow[j0:] = np.round(med.astype(np.float64), 5)
+            fl = flows.reshape(m * fh, fw, 2)
+            mg = cv2.magnitude(np.ascontiguousarray(fl[..., 0]), np.ascontiguousarray(fl[..., 1])).reshape(m, fh, fw)
+            for i in range(m):
+                mag[j0 + i] = round(float(cv2.mean(mg[i])[0]), 5)
+        clock.lap("flow")
+        # Per cell: did something in it move since the previous frame? (the pass's comment on
+        # change_level / coherence_level). Gain-compensated: the previous frame scaled to this
+        # frame's mean level first; a near-black frame (or its predecessor) shows nothing.
+        f32 = small.astype(np.float32)  # (n + 1, fh, fw)
+        change = np.zeros((n, G, G), np.uint8)
+        diff = np.zeros(n)
+        if m:
+            lit = [sums[i] >= self.fade_floor and sums[i + 1] >= self.fade_floor for i in range(j0, n)]  # (m,)
+            idx = np.flatnonzero(lit)  # frames (offset j0) with a gain-compensated difference
+            if idx.size:
+                ratio = np.array([np.float32(sums[j0 + i + 1] / sums[j0 + i]) for i in idx], np.float32)  # (q,)
+                sd = f32[j0 + idx + 1] - f32[j0 + idx] * ratio[:, None, None]  # (q, fh, fw) float32, elementwise: exact
+                bit0 = (self.cell_totals(np.abs(sd)) >= self.change_min).astype(np.uint8)  # (q, G, G)
+                # The lag-1 product needs the previous frame's difference: the previous entry when it
+                # is the previous frame, the last block's for the block's first frame.
+                prev = np.empty_like(sd)
+                has = np.zeros(idx.size, bool)
+                for q, i in enumerate(idx):
+                    if q and idx[q - 1] == i - 1:
+                        prev[q], has[q] = sd[q - 1], True
+                    elif j0 + i == 0 and self.prev_sd is not None:
+                        prev[q], has[q] = self.prev_sd, True
+                if has.any():
+                    cov = self.cell_totals(sd[has] * prev[has])
+                    bit0[has] |= (cov >= self.cov_min).astype(np.uint8) << 1
+                change[j0 + idx] = bit0
+                last = idx[-1] == m - 1
+                self.prev_sd = sd[-1] if last else None
+            else:
+                self.prev_sd = None
+            ad8 = cv2.absdiff(small[j0:-1].reshape(m * fh, fw), small[j0 + 1 :].reshape(m * fh, fw)).reshape(m, -1)
+            # The mean of the 90 % smallest |differences| of each frame, from its 256-level histogram:
+            # the same integer sum as sorting, divided by the same count (so the same float).
+            kk = int(fh * fw * 0.9)
+            # one 16-bit histogram of the block, frame i's levels offset by 256 i: (m, 256) counts
+            lv = ad8.astype(np.uint16) + (np.arange(m, dtype=np.uint16) * 256)[:, None]
+            hist = cv2.calcHist([lv], [0], None, [m * 256], [0, m * 256]).reshape(m, 256).astype(np.int64)
+            # The sum of the kk smallest = the number of them >= t, summed over t = 1..255, and that
+            # number is kk minus the pixels below t (when positive).
+            below = np.cumsum(hist[:, :-1], axis=1)  # (m, 255) pixels below 1..255
+            for i, tot in enumerate(np.maximum(kk - below, 0).sum(axis=1)):
+                diff[j0 + i] = round(int(tot) / kk, 5)
+        else:
+            self.prev_sd = None
+        self.prev_small, self.prev_sum = small[n].copy(), int(sums[n])
+        clock.lap("cell_change")
+        return _BlockOut(score, mean, luma, gflow, mag, diff, change)
+
+
+@dataclass
+class _Block:
+    """Consecutive decoded frames at the analysis size: the first len(fresh) of the buffers."""
+
+    bgr: np.ndarray  # (BLOCK_FRAMES, h, w, 3) uint8
+    gray: np.ndarray  # (BLOCK_FRAMES, h, w) uint8, filled by `_BlockSignals`
+    fresh: list[bool]  # per frame: not a repeated (VFR) slot
+
+
+def _decoded_blocks(
+    frames: Iterator[tuple[av.VideoFrame, bool]],
+    aw: int,
+    ah: int,
+    rot: int,
+    free: deque[tuple[np.ndarray, np.ndarray]],
+    errors: list[av.error.FFmpegError],
+    clock: PassClock,
+) -> Iterator[_Block]:
+    """The (frame, fresh) slots of `frames` at the analysis size (`frame_bgr`, rotated upright), in
+    blocks of BLOCK_FRAMES (the last one may be shorter). Buffers come from `free` (the caller
+    returns those it is done with) or are new. A decode error ends the stream; it is appended to
+    `errors` (the caller tells a truncated tail from an undecodable file)."""
+    blk: _Block | None = None
+    shape: tuple[int, ...] | None = None
+    try:
+        for frame, fresh in frames:
+            clock.lap("decode")
+            if blk is not None and len(blk.fresh) == BLOCK_FRAMES:
+                yield blk
+                blk = None
+            if shape is None or rot:
+                bgr = frame_bgr(frame, aw, ah)  # (ah, aw, 3)
+                if rot:
+                    bgr = np.rot90(bgr, k=-(rot // 90))
+                shape = bgr.shape
+            else:
+                bgr = None
+            if blk is None:
+                try:
+                    buf = free.popleft()
+                except IndexError:  # none free (yet): a new pair
+                    buf = (np.empty((BLOCK_FRAMES, *shape), np.uint8), np.empty((BLOCK_FRAMES, *shape[:2]), np.uint8))
+                blk = _Block(buf[0], buf[1], [])
+            if bgr is None:
+                frame_bgr(frame, aw, ah, out=blk.bgr[len(blk.fresh)])
+            else:
+                blk.bgr[len(blk.fresh)] = bgr
+            blk.fresh.append(fresh)
+            clock.lap("scale")
+    except av.error.FFmpegError as exc:
+        errors.append(exc)
+    if blk is not None and blk.fresh:
+        yield blk
+
+
+def _run_ahead(blocks: Iterator[_Block], depth: int = 2) -> Iterator[_Block]:
+    """`blocks`, produced in a thread up to `depth` blocks ahead of the consumer (memory stays
+    bounded); an exception there is raised here. The thread stops when the consumer does."""
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for b in blocks:
+                if not put(b):
+                    return
+            put(done)
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, raised there
+            put(exc)
+
+    t = threading.Thread(target=produce, name="decode-ahead", daemon=True)
+    t.start()
+    try:
+        while True:
+            item = q.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        t.join()
+
+
 def _add_cut(cuts: dict[int, str], frame: int, kind: str, merge: int) -> None:
     """Union of the detectors' cuts: a cut within `merge` frames of a known one is the same cut."""
     if frame <= 0 or any(abs(frame - c) <= merge for c in cuts):
@@ -505,12 +813,23 @@ def analyse_video(
     rotation: int = 0,
     timings: dict[str, list[int]] | None = None,
     appearance_stride: int | None = None,
+    decoder_threads: int = 0,
+    edge_stride: int | None = None,
+    decode_ahead: bool = False,
 ) -> VideoAnalysis:
     """Decode `path` once and return its shots and per-segment statistics.
 
     `timings`: if given, [wall, cpu] nanoseconds per pass component are added to it (`PassClock`).
-    `appearance_stride`: measure the appearance signals on every n-th frame (`_Accumulator`);
-    None: the setting `s.appearance_stride`.
+    `appearance_stride`, `edge_stride`: measure the blur / low-light signals, the overlay edge maps
+    on every n-th frame (`_Accumulator`); None: the settings `s.appearance_stride`, `s.edge_stride`.
+    `decoder_threads`: FFmpeg's decoder threads; 0: automatic (frame + slice threads over every core),
+    1: decode in the calling thread (a pool worker, where the executor already keeps every core busy:
+    see `worker_threads`). Decoding is exact either way: the output does not depend on it.
+    `decode_ahead`: decode and scale the next blocks of frames in a second thread while this one
+    analyses them (`_run_ahead`; PyAV and OpenCV release the GIL). Same bytes either way; it trades
+    CPU time (~+25 %, measured) for wall time, which only pays on idle cores: one video at a time on
+    a quiet machine (~13 % shorter, measured once), never in a pool that keeps every core busy (the
+    throughput benchmark's `decode_ahead` configuration, on the shared machine: slower).
     """
     clock = PassClock(timings)
     try:
@@ -521,7 +840,7 @@ def analyse_video(
         if not container.streams.video:
             raise DecodeError(f"{path} has no video stream")
         stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
+        _set_decoder_threads(stream, decoder_threads)
         rate = stream.average_rate or stream.guessed_rate or 24
         fps = float(rate)
         src_w, src_h = stream.codec_context.width, stream.codec_context.height
@@ -530,15 +849,11 @@ def analyse_video(
         rot = int(rotation) % 360
         disp_w, disp_h = (src_h, src_w) if rot in (90, 270) else (src_w, src_h)
         aw, ah = analysis_size(src_w, src_h, s.analysis_width)
-        fw = fh = 0  # flow size, set from the first (upright) frame
-        G = s.cell_grid
         stride = s.appearance_stride if appearance_stride is None else appearance_stride
-        fade_floor = 0  # set with the flow size: the sum of a frame at mean level `fade_threshold` / 4
+        e_stride = s.edge_stride if edge_stride is None else edge_stride
 
         shared = SharedContentScore()
-        camera_flow = CameraFlow(s.flow_method)
         detectors = _make_detectors(s, fps, shared)
-        weights = tuple(ContentDetector.DEFAULT_COMPONENT_WEIGHTS)
         scored = any(isinstance(d, (_SharedContentDetector, _SharedAdaptiveDetector)) for _, d in detectors)
         delay = max([int(getattr(d, "event_buffer_length", 0)) for _, d in detectors] + [0]) + 2
         if any(n == "threshold" for n, _ in detectors):
@@ -551,10 +866,7 @@ def analyse_video(
         cut_set: dict[int, str] = {}
         ring: deque[_FrameRec] = deque()
         acc: _Accumulator | None = None
-        prev_small: np.ndarray | None = None
-        prev_f32: np.ndarray | None = None
-        prev_sd: np.ndarray | None = None  # (fh, fw) float32 gain-compensated difference into the previous frame
-        prev_sum = 0
+        signals: _BlockSignals | None = None
         idx = 0
         last_folded = -1
 
@@ -568,94 +880,52 @@ def analyse_video(
             near_cut = any(c - cut_margin <= rec.idx < c + cut_margin for c in cut_set)
             acc.fold(rec, new_shot, next_g, near_cut)
             last_folded = rec.idx
+            while live and live[0][0] <= last_folded:  # every frame of the oldest block is folded
+                free.append(live.popleft()[1:])
 
-        try:
-            for frame, fresh in cfr_frames(container.decode(stream), stream.average_rate or fps):  # VFR -> constant rate (cfr.py)
-                clock.lap("decode")
-                bgr = frame_bgr(frame, aw, ah)  # (ah, aw, 3)
-                if rot:
-                    bgr = np.ascontiguousarray(np.rot90(bgr, k=-(rot // 90)))
-                if acc is None:
-                    acc = _Accumulator(s, bgr.shape[0], bgr.shape[1], max_seg, clock, stride)
-                    fw = min(s.flow_width, bgr.shape[1])
-                    fh = max(8, int(round(bgr.shape[0] * fw / bgr.shape[1])))
-                    fys, fxs = cell_edges(fh, G), cell_edges(fw, G)
-                    cell_area = np.outer(np.diff(np.append(fys, fh)), np.diff(np.append(fxs, fw)))  # (G, G) px
-                    fade_floor = s.fade_threshold * fw * fh // 4
-                clock.lap("scale")
-                tc = FrameTimecode(idx, fps=fps)
+        # Frames arrive in blocks of BLOCK_FRAMES (`_decoded_blocks`); the signals that need every
+        # frame are computed per block (`_BlockSignals`), then each frame goes, in order, through the
+        # shot detectors, the delay ring and the fold, exactly as frame by frame (the block only
+        # batches arithmetic: a frame is folded `delay` frames after it was decoded, as before).
+        # Block buffers are reused once every frame of theirs is folded (the ring keeps views of
+        # them; the thumbnail reservoir copies): ~delay / BLOCK_FRAMES + 4 in flight at most.
+        free: deque[tuple[np.ndarray, np.ndarray]] = deque()  # (bgr, grey) buffers ready for reuse
+        live: deque[tuple[int, np.ndarray, np.ndarray]] = deque()  # (last frame, bgr, grey) of blocks in flight
+        errors: list[av.error.FFmpegError] = []
+        frames = cfr_frames(container.decode(stream), stream.average_rate or fps)  # VFR -> constant rate (cfr.py)
+        blocks = _decoded_blocks(frames, aw, ah, rot, free, errors, PassClock(None) if decode_ahead else clock)
+        for blk in _run_ahead(blocks) if decode_ahead else blocks:
+            clock.lap("decode")  # (decoding ahead: the wait for the block)
+            if acc is None:
+                h, w = blk.bgr.shape[1:3]
+                acc = _Accumulator(s, h, w, max_seg, clock, stride, e_stride)
+                signals = _BlockSignals(s, h, w, scored)
+            n = len(blk.fresh)
+            out = signals(blk.bgr[:n], blk.gray[:n], clock)
+            live.append((idx + n - 1, blk.bgr, blk.gray))
+            for j in range(n):
                 # a repeated slot (VFR resampling) is not shown to the shot detectors: zero change, then
                 # a jump, is what the adaptive detector reads as a cut
-                if fresh:
-                    if scored:
-                        shared.update(bgr, weights)
-                    clock.lap("hsv_content_score")
+                if blk.fresh[j]:
+                    tc = FrameTimecode(idx, fps=fps)
+                    shared.score = float(out.score[j])
                     # The threshold detector reads only the frame's mean level (numpy.mean): hand it
                     # that mean, computed exactly (integer channel sums), as a 1x1 frame.
-                    mean_frame = np.full((1, 1), sum(cv2.sumElems(bgr)[:3]) / bgr.size)
+                    mean_frame = np.full((1, 1), out.mean[j])
                     for name, det in detectors:
-                        for c in det.process_frame(tc, mean_frame if name == "threshold" else bgr):
+                        for c in det.process_frame(tc, mean_frame if name == "threshold" else blk.bgr[j]):
                             found.append((c.frame_num, name))
                 while found:
                     _add_cut(cut_set, *found.pop(), s.merge_cut_frames)
                 clock.lap("scenedetect_logic")
-                gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)  # (ah, aw) uint8
-                clock.lap("gray")
-                small = cv2.resize(gray, (fw, fh), interpolation=cv2.INTER_AREA)  # (fh, fw) uint8
-                small_sum = int(small.sum(dtype=np.int64))
-                f32 = small.astype(np.float32)
-                mag = None
-                if prev_small is not None and prev_small.shape == small.shape:
-                    flow = camera_flow(prev_small, small)
-                    # flow: (fh, fw, 2) per-pixel displacement; the median is the camera's motion. DIS
-                    # estimates at half resolution (finest scale 1) and upsamples, so the median over
-                    # every other row and column sees the same estimate at a quarter of the cost.
-                    step = 2 if s.flow_method == "dis" else 1
-                    g = np.round(column_median(flow[::step, ::step].reshape(-1, 2)).astype(np.float64), 5)
-                    mag = round(float(cv2.mean(cv2.magnitude(flow[..., 0], flow[..., 1]))[0]), 5)
-                    clock.lap("flow")
-                    # Per cell: did something in it move since the previous frame? Frozen content
-                    # leaves every cell unchanged, a small moving subject changes its own cells (a
-                    # frame-wide mean would average it away), the cells of a scrolling ticker are left
-                    # out later. Counting frames rather than summing differences keeps the few blended
-                    # frames of a dissolve from posing as motion. Gain-compensated: the previous frame
-                    # is scaled to this frame's mean level first, so a fade (a frozen picture going to or
-                    # from black) is no change; a near-black frame shows nothing.
-                    # Sensor noise that survives H.264 changes a still picture's cells too, by small,
-                    # temporally independent steps: a pixel's difference to the previous frame is
-                    # uncorrelated with (or opposite to) its previous difference. Motion is coherent: an
-                    # edge crossing a pixel over several frames moves it the same way each frame. So a
-                    # cell counts as moving (bit 0) when its mean |difference| is beyond what noise
-                    # makes (>= change_level), or (bit 1) when its lag-1 covariance of differences,
-                    # mean(d_t * d_t-1), is >= coherence_level grey levels squared.
-                    if prev_sum >= fade_floor and small_sum >= fade_floor:
-                        ref = prev_f32 * np.float32(small_sum / prev_sum)
-                        sd = f32 - ref  # (fh, fw) float32 signed difference, elementwise: exact, thread-independent
-                        cell_sum = np.add.reduceat(np.add.reduceat(np.abs(sd), fys, axis=0, dtype=np.float64), fxs, axis=1)
-                        change = (cell_sum >= s.change_level * cell_area).astype(np.uint8)  # (G, G) bit 0
-                        if prev_sd is not None:
-                            cov = np.add.reduceat(np.add.reduceat(sd * prev_sd, fys, axis=0, dtype=np.float64), fxs, axis=1)
-                            change |= (cov >= s.coherence_level * cell_area).astype(np.uint8) << 1  # (G, G) bit 1
-                        prev_sd = sd
-                    else:
-                        change, prev_sd = np.zeros((G, G), np.uint8), None
-                    ad8 = cv2.absdiff(prev_small, small)
-                    k = int(ad8.size * 0.9)
-                    diff = round(float(np.partition(ad8.reshape(-1), k)[:k].mean()), 5)
-                else:
-                    g, diff, change, prev_sd = np.zeros(2), 0.0, np.zeros((G, G), np.uint8), None
-                prev_small, prev_f32, prev_sum = small, f32, small_sum
-                clock.lap("cell_change")
-                luma = cv2.sumElems(gray)[0] / gray.size
-                ring.append(_FrameRec(idx, luma, g, mag, diff, gray, bgr, change))
+                ring.append(_FrameRec(idx, float(out.luma[j]), out.gflow[j], out.mag[j], float(out.diff[j]), blk.gray[j], blk.bgr[j], out.change[j]))
                 if len(ring) > delay:
                     fold_oldest(ring[1].gflow)
                 idx += 1
                 clock.lap("fold")
-        except av.error.FFmpegError as exc:
-            if idx == 0:
-                raise DecodeError(f"{path}: no decodable frame ({exc})") from exc
-            # A truncated tail: keep what decoded (the frame count says how much).
+        if errors and idx == 0:
+            raise DecodeError(f"{path}: no decodable frame ({errors[0]})") from errors[0]
+        # (a decode error after some frames is a truncated tail: keep what decoded, n_frames says how much)
         if idx == 0 or acc is None:
             raise DecodeError(f"{path}: no decodable frame")
         end_tc = FrameTimecode(idx - 1, fps=fps)
@@ -692,12 +962,37 @@ def analyse_video(
     )
 
 
-def decode_only(path: str | Path, width: int | None = None) -> int:
-    """Bare decode pass (the throughput baseline): decode and scale, compute nothing. Returns frames."""
+def _set_decoder_threads(stream: av.video.stream.VideoStream, n: int) -> None:
+    if n == 1:
+        stream.codec_context.thread_count = 1
+    else:
+        stream.thread_type = "AUTO"  # frame + slice threads
+        if n > 1:
+            stream.codec_context.thread_count = n  # else FFmpeg's default: one per core
+
+
+@contextmanager
+def worker_threads() -> Iterator[None]:
+    """A pool worker's setting while it analyses a video: OpenCV on one thread (restored after). The
+    executor runs one video per worker and keeps every core busy; OpenCV's worker pool on 192x108
+    frames costs more CPU (threads waking, spinning) than it saves. Every signal is exact whatever
+    the thread count (test_executor: pool and Ray give the same bytes);
+    benchmarks/curation_throughput.py measures both configurations."""
+    before = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    try:
+        yield
+    finally:
+        cv2.setNumThreads(before)
+
+
+def decode_only(path: str | Path, width: int | None = None, decoder_threads: int = 0) -> int:
+    """Bare decode pass (the throughput baseline): decode and scale as the curation pass does
+    (`frame_bgr`), compute nothing. Returns frames."""
     n = 0
     with av.open(str(path)) as c:
         st = c.streams.video[0]
-        st.thread_type = "AUTO"
+        _set_decoder_threads(st, decoder_threads)
         aw, ah = analysis_size(st.codec_context.width, st.codec_context.height, width or st.codec_context.width)
         for frame in c.decode(st):
             frame_bgr(frame, aw, ah)

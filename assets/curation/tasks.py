@@ -11,7 +11,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from assets.curation.analysis import analyse_video
+from assets.curation.analysis import analyse_video, worker_threads
 from assets.curation.cache import analysis_to_bytes
 from assets.curation.clipio import ClipRange, write_clips
 
@@ -21,7 +21,10 @@ def analyse_task(item: dict[str, Any]) -> bytes:
     # A namespace, not CurationSettings: validated by the parent, and importing the settings model
     # would import Dagster (via resources.params) in every worker.
     s = SimpleNamespace(**item["settings"])
-    return analysis_to_bytes(analyse_video(item["path"], s, rotation=int(item.get("rotation", 0))))
+    # One video per worker, every core busy: OpenCV and the decoder single-threaded in the worker
+    # (cheaper in CPU than their thread pools at these frame sizes; the output is the same).
+    with worker_threads():
+        return analysis_to_bytes(analyse_video(item["path"], s, rotation=int(item.get("rotation", 0)), decoder_threads=1))
 
 
 def write_task(item: dict[str, Any]) -> list[int]:

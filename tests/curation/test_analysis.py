@@ -97,16 +97,19 @@ def test_analysis_does_not_depend_on_the_opencv_thread_count(defect_video) -> No
     assert one == many
 
 
-def test_column_median_matches_numpy() -> None:
-    """The camera path's median (the jitter signal) is numpy's, bit for bit, odd and even counts."""
+def test_column_medians_match_numpy() -> None:
+    """The camera path's median (the jitter signal), a block of frames at once, is numpy's per
+    frame, bit for bit, odd and even counts."""
     import numpy as np
 
-    from assets.curation.analysis import column_median
+    from assets.curation.analysis import column_medians
 
     rng = np.random.default_rng(0)
     for n in (1, 2, 575, 576):
-        v = np.round(rng.normal(size=(n, 2)), 1).astype(np.float32)
-        assert np.array_equal(column_median(v), np.median(v, axis=0))
+        v = np.round(rng.normal(size=(5, n, 2)), 1).astype(np.float32)  # (frames, samples, xy)
+        got = column_medians(v)
+        assert got.dtype == np.float32
+        assert all(np.array_equal(got[i], np.median(v[i], axis=0)) for i in range(5))
 
 
 def test_farneback_flow_still_separates_jitter(defect_video) -> None:
@@ -155,13 +158,28 @@ def test_static_separates_sensor_noise_from_slow_motion(tmp_path: Path) -> None:
     assert segment_scores(analyse_video(tmp_path / "still.mp4", old).segments[0])["change"] > 0.52
 
 
+@pytest.mark.parametrize(("width", "rotation"), [(128, 0), (96, 0), (128, 90)])
+def test_block_size_does_not_change_the_analysis(defect_video, monkeypatch, width: int, rotation: int) -> None:
+    """The pass computes the every-frame signals a block of frames at a time (stacked OpenCV / numpy
+    calls, reused buffers): the bytes are the same with blocks of 1 frame (frame by frame), 3 (a
+    partial last block) or the default, with the flow resize stacked (128 px: an integer 2x ratio)
+    or per frame (96 px and the rotated portrait frame: fractional ratios)."""
+    import assets.curation.analysis as analysis_mod
+
+    s = S.model_copy(update={"analysis_width": width})
+    default = analysis_to_bytes(analyse_video(defect_video[0], s, rotation=rotation))
+    for block in (1, 3):
+        monkeypatch.setattr(analysis_mod, "BLOCK_FRAMES", block)
+        assert analysis_to_bytes(analyse_video(defect_video[0], s, rotation=rotation)) == default, block
+
+
 def test_appearance_stride_holds_measured_frames(defect_video, analysis) -> None:
-    """Appearance signals measured on every 2nd frame and held in between (the default): every frame
-    still counts once, the every-frame signals (cuts, flow, change) are untouched, and the defects
-    separate as when every frame is measured."""
+    """Blur / low-light signals measured on every 4th frame, overlay edge maps on every 2nd, each held
+    in between (the defaults): every frame still counts once, the every-frame signals (cuts, flow,
+    change) are untouched, and the defects separate as when every frame is measured."""
     import numpy as np
 
-    assert S.appearance_stride == 2
+    assert (S.appearance_stride, S.edge_stride) == (4, 2)
     full = analyse_video(defect_video[0], S, appearance_stride=1)
     assert full.cuts == analysis.cuts and len(full.segments) == len(analysis.segments)
     for a, b in zip(full.segments, analysis.segments, strict=True):
@@ -172,6 +190,11 @@ def test_appearance_stride_holds_measured_frames(defect_video, analysis) -> None
         # (a defocused shot's few crisp pixels move its log-scaled score by ~0.05 near 0; threshold 0.38)
         assert abs(sa["sharpness"] - sb["sharpness"]) < 0.1 and abs(sa["luminance"] - sb["luminance"]) < 3.0
         assert (sa["sharpness"] < S.blur_threshold) == (sb["sharpness"] < S.blur_threshold)
+    # The two strides are independent: the edge maps do not depend on the blur stride, nor the other way.
+    edges1 = analyse_video(defect_video[0], S, edge_stride=1)
+    for a, b, c in zip(full.segments, analysis.segments, edges1.segments, strict=True):
+        assert np.array_equal(a.edge_count, b.edge_count) and np.array_equal(b.cell_crisp, c.cell_crisp)
+        assert c.edge_count.max() <= c.n
     # A stride longer than every run measures each run's first frame once and holds it.
     once = analyse_video(defect_video[0], S, appearance_stride=10_000)
     for g in once.segments:

@@ -57,3 +57,60 @@ def test_variable_rate_stream_follows_the_clock(tmp_path: Path) -> None:
         # slot k (time k / 12) shows the frame nearest in time; ties go to the earlier frame
         dist = np.abs(times - k / 12.0)
         assert lv == int(np.flatnonzero(dist <= dist.min() + 1e-9)[0]), (k, lv)
+
+
+def _reference_slots(times: list[Fraction | None], fps: Fraction, max_repeat: int) -> list[tuple[int, bool]]:
+    """The view computed with exact fractions, as cfr_frames did before its integer clock (the oracle)."""
+    step, t0, k, prev, t_prev, prev_shown, out = 1 / fps, None, 0, None, Fraction(0), False, []
+    for i, tt in enumerate(times):
+        if tt is None:
+            t = t_prev + step if prev is not None else Fraction(0)
+        else:
+            t0 = tt if t0 is None else t0
+            t = tt - t0
+        if prev is not None and t <= t_prev:
+            continue
+        if t - k * step > max_repeat * step:
+            k = int(t / step)
+        shown = False
+        while k * step <= t:
+            slot = k * step
+            if prev is not None and slot - t_prev <= t - slot:
+                out.append((prev, not prev_shown))
+                prev_shown = True
+            else:
+                out.append((i, not shown))
+                shown = True
+            k += 1
+        prev, t_prev, prev_shown = i, t, shown
+    while prev is not None and k * step - t_prev <= step / 2:
+        out.append((prev, not prev_shown))
+        prev_shown = True
+        k += 1
+    return out
+
+
+def test_integer_clock_matches_exact_fractions() -> None:
+    """Random timestamps (jitter, duplicates, jumps, missing pts, a time base changing mid-stream)
+    give the same slots as the same policy computed in fractions."""
+
+    class _Frame:
+        def __init__(self, i: int, pts: int | None, tb: Fraction):
+            self.i, self.pts, self.time_base = i, pts, tb
+
+    rng = np.random.default_rng(3)
+    for _ in range(300):
+        fps = Fraction([12, 24, 25, 30][int(rng.integers(4))]) if rng.random() < 0.5 else Fraction(30000, 1001)
+        tbs = [Fraction(1, 24), Fraction(1, 90000), Fraction(1001, 30000), Fraction(1, 1000)]
+        tb, pts, frames = tbs[int(rng.integers(4))], int(rng.integers(-5, 50)), []
+        for i in range(int(rng.integers(1, 30))):
+            if rng.random() < 0.05:
+                frames.append(_Frame(i, None, tb))
+                continue
+            if rng.random() < 0.05:
+                tb = tbs[int(rng.integers(4))]
+            pts += int(rng.integers(-2, 6 if tb.denominator < 100 else 9000)) + (50_000 if rng.random() < 0.02 else 0)
+            frames.append(_Frame(i, pts, tb))
+        got = [(f.i, fresh) for f, fresh in cfr_frames(frames, fps, max_repeat=20)]
+        times = [None if f.pts is None else Fraction(f.pts) * f.time_base for f in frames]
+        assert got == _reference_slots(times, fps, 20)
