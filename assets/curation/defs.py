@@ -109,6 +109,26 @@ def _shots_suite() -> list[Any]:
     ]
 
 
+def _frame_balance(name: str, clips_in: pa.Table, kept: pa.Table, dropped: pa.Table) -> dg.AssetCheckResult:
+    """Nothing is lost when clips are cut: every frame in is in a kept clip or a dropped piece, once,
+    and every clip in is kept, cut (its pieces' ids extend its own) or dropped."""
+    frames_in = int(np.sum(clips_in.column("n_frames").to_numpy())) if clips_in.num_rows else 0
+    frames_kept = int(np.sum(kept.column("n_frames").to_numpy())) if kept.num_rows else 0
+    d = dropped.to_pylist()
+    frames_dropped = sum(x["end_frame"] - x["start_frame"] for x in d)
+    ids_in = set(clips_in.column("clip_id").to_pylist())
+    parents = {i if i in ids_in else i.rsplit("-s", 1)[0] for i in kept.column("clip_id").to_pylist() + [x["clip_id"] for x in d]}
+    missing = sorted(ids_in - parents)
+    return dg.AssetCheckResult(
+        check_name="counts_add_up",
+        passed=frames_in == frames_kept + frames_dropped and not missing,
+        asset_key=dg.AssetKey(name),
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={"clips_in": clips_in.num_rows, "kept": kept.num_rows, "dropped": len(d), "frames_in": frames_in,
+                  "frames_kept": frames_kept, "frames_dropped": frames_dropped, "clips_unaccounted": len(missing)},  # fmt: skip
+    )
+
+
 def _analysis_suite() -> list[Any]:
     return [
         gxe.ExpectColumnValuesToBeUnique(column="clip_id"),
@@ -306,11 +326,15 @@ def _scorers(s: CurationSettings, store: ArtifactStore, value: dict[str, Any]):
     description="Quality (blur, jitter, static, low light, low aesthetic) and safety filtering; every drop carries its scores and reasons.",
 )
 def filtered_clips(context: dg.AssetExecutionContext, rectified_clips: dict[str, Any], curation_scorers: dict[str, Any],
-                   params: ParamsResource, store: ArtifactStore):  # fmt: skip
+                   params: ParamsResource, store: ArtifactStore, executor: CurationExecutor):  # fmt: skip
     s = _settings(params)
     clips_in = read_manifest(store, rectified_clips["clips"])
     aesthetic, safety = _scorers(s, store, curation_scorers)
-    out = stages.run_filtered(store, clips_in, s, aesthetic, safety)
+    wd = _workdir()
+    try:
+        out = stages.run_filtered(store, clips_in, s, aesthetic, safety, executor, wd)
+    finally:
+        stages.remove_dir(wd)
     refs = _store_tables(store, out, "curation/filtered", {"clips": schemas.CLIPS, "dropped": schemas.DROPPED})
     md = {
         **_counts_md(out.counts), "drop_reasons": _reasons_md(out.reasons),
@@ -325,7 +349,7 @@ def filtered_clips(context: dg.AssetExecutionContext, rectified_clips: dict[str,
         md["SAFETY_WARNING"] = dg.MetadataValue.md(f"# ⚠ {msg}")
     yield manifest_output(refs, md)
     yield check_manifest(store, refs["clips"], asset_key="filtered_clips", suite_name="curation_filtered", build_suite=_scored_suite)
-    yield _balance("filtered_clips", clips_in.num_rows, out.tables["clips"].num_rows, out.tables["dropped"].num_rows)
+    yield _frame_balance("filtered_clips", clips_in, out.tables["clips"], out.tables["dropped"])
 
 
 @dg.asset(

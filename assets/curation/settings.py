@@ -37,11 +37,14 @@ class CurationSettings(Section):
     # blur is judged without the frames this close to a cut (s, each side): a soft transition's cut is
     # found anywhere inside it (world: 0.5 s dissolves / fades), leaving up to half of it to the neighbour
     blur_cut_margin_s: float = Field(0.25, ge=0.0, le=5.0)
-    # The appearance signals (blur counts, cell peak luma, overlay edge maps) are per-shot averages of
+    # The appearance signals (blur counts, cell peak luma; overlay edge maps) are per-shot averages of
     # slowly varying pictures: measured on every n-th frame and held in between; shot detection, camera
-    # motion and frame change stay on every frame. World seeds 11 + 13: 2 and 3 leave hard cuts, blur,
-    # jitter, static, low light and overlay figures as at 1; 2 saves ~200 CPU us per 192x108 frame.
-    appearance_stride: int = Field(2, ge=1, le=8)
+    # motion and frame change stay on every frame. World seeds 11 + 13 (17 + 19 spot-checked): every
+    # detector figure as at 2 up to a blur / low-light stride of 8, 4 kept (a shot's luminance score
+    # moves from stride 1's by <= 9 grey levels for 95 % of shots at 4, 20 at 8); the overlay edge
+    # maps (per-pixel persistence) keep 2 (at 3 or 4 one overlay shot of seed 13 was no longer rectified).
+    appearance_stride: int = Field(4, ge=1, le=8)  # blur counts, cell peak luma
+    edge_stride: int = Field(2, ge=1, le=8)  # overlay edge maps (Canny)
 
     # --- shots (PySceneDetect detectors fed frame by frame) ---------------------------------
     detectors: list[DetectorName] = Field(default_factory=lambda: ["adaptive", "content", "threshold"])
@@ -56,6 +59,9 @@ class CurationSettings(Section):
     max_clip_s: float = Field(12.0, gt=0.5, le=120.0)  # paper: <= 12 s, one or more shots
     max_shots_per_clip: int = Field(3, ge=1, le=100)  # consecutive shots packed into one clip
     min_clip_s: float = Field(1.0, gt=0.0, le=60.0)  # shorter remnants are dropped ("too_short")
+    # filtered_clips: a clip with failing shots is cut to its runs of passing shots (>= min_clip_s)
+    # instead of being dropped whole (assets/curation/trimming.py)
+    trim_failing_shots: bool = True
     clip_crf: int = Field(18, ge=0, le=51)
     clip_preset: str = "veryfast"
     clip_deterministic: bool = True  # byte-reproducible x264 (no asm, one thread); off for speed at scale
@@ -75,8 +81,12 @@ class CurationSettings(Section):
     overlay_glyph_activity: float = Field(0.3, gt=0.0, le=1.0)  # changing caption glyphs: edge in >= this share of frames
     overlay_glyph_density: float = Field(0.2, ge=0.0, le=1.0)  # mean edge frequency inside a glyph cluster
     overlay_glyph_fill: float = Field(0.35, ge=0.0, le=1.0)  # share of a glyph cluster's box its (closed) strokes cover
-    overlay_glyph_min_side: float = Field(0.08, ge=0.0, le=1.0)  # a glyph cluster spans >= this of frame width and height
+    overlay_glyph_min_side: float = Field(0.07, ge=0.0, le=1.0)  # a glyph cluster spans >= this of frame width and height
     overlay_caption_min_width: float = Field(0.25, ge=0.0, le=1.0)  # a thinner glyph cluster counts as a caption line from this width
+    overlay_caption_min_height: float = Field(0.04, ge=0.0, le=1.0)  # a caption line's glyphs: this share of the frame's shorter side
+    overlay_caption_pad: float = Field(1.0, ge=0.0, le=5.0)  # a caption line without a visible bar: padded by this many line heights
+    overlay_glyph_ring_floor: float = Field(0.05, ge=0.0, le=1.0)  # persistent share credited to a glyph cluster's ring at least
+    overlay_side_min: float = Field(0.08, ge=0.0, le=1.0)  # a plate found from its side: the side spans >= this of the frame height
     overlay_glyph_isolation: float = Field(3.0, ge=1.0, le=100.0)  # glyph cluster's edge density / its surroundings'
     overlay_pad: float = Field(0.02, ge=0.0, le=0.2)  # safety margin added around a box (fraction)
     crop_aspects: list[float] = Field(default_factory=lambda: [16 / 9, 4 / 3, 1.0, 3 / 4, 9 / 16])
@@ -88,7 +98,8 @@ class CurationSettings(Section):
     jitter_threshold: float = Field(1.9, ge=0.0)  # high-frequency global motion (px at flow res, DIS flow; Farneback: 0.5)
     static_threshold: float = Field(0.19, ge=0.0, le=1.0)  # most active kept cell moves in < this fraction of frames -> "static"
     low_light_threshold: float = Field(85.0, ge=0.0, le=255.0)  # 75th-pct kept cell's peak luma below this -> "low_light"
-    aesthetic_threshold: float = Field(0.5, ge=0.0, le=1.0)
+    # trained fallback: P(good) on 32 px thumbnails; 0.15 = precision >= 0.9 pooled on world seeds 11/13/17/19
+    aesthetic_threshold: float = Field(0.15, ge=0.0, le=1.0)
     safety_threshold: float = Field(0.5, ge=0.0, le=1.0)
     aesthetic_backend: Literal["trained", "laion"] = "trained"
     aesthetic_path: str = ""  # laion: local dir with open_clip weights + MLP head (safetensors)
@@ -105,7 +116,7 @@ class CurationSettings(Section):
     # --- semantic dedup ----------------------------------------------------------------------------
     embedder: Literal["descriptor", "pretrained"] = "descriptor"
     embedder_path: str = ""
-    dedup_similarity: float = Field(0.83, ge=-1.0, le=1.0)  # masked band-pass cosine (batch-centred); world seeds 11-19
+    dedup_similarity: float = Field(0.878, ge=-1.0, le=1.0)  # trimmed frame-matching cosine (band-pass, batch-centred); world seeds 11-53
     pretrained_similarity: float = Field(0.92, ge=-1.0, le=1.0)  # cosine for embedder: pretrained (re-choose per encoder)
     dedup_clusters: int = Field(0, ge=0)  # 0: ~sqrt(n) clusters
     dedup_assign: int = Field(2, ge=1, le=8)  # each clip joins its nearest `dedup_assign` clusters
@@ -116,7 +127,7 @@ class CurationSettings(Section):
         """Hash of every setting the analysis pass depends on (the analysis cache key)."""
         keys = [
             "analysis_width", "flow_width", "flow_method", "thumb_size", "thumbs_per_segment", "fade_lookback_s", "edge_low", "edge_high",
-            "cell_grid", "acuity_window", "acuity_crisp", "acuity_min_contrast", "acuity_noise_k", "change_level", "coherence_level", "blur_cut_margin_s", "appearance_stride",
+            "cell_grid", "acuity_window", "acuity_crisp", "acuity_min_contrast", "acuity_noise_k", "change_level", "coherence_level", "blur_cut_margin_s", "appearance_stride", "edge_stride",
             "detectors", "content_threshold", "adaptive_threshold", "adaptive_min_content",
             "fade_threshold", "min_shot_s", "merge_cut_frames", "max_clip_s",
         ]  # fmt: skip

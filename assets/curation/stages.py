@@ -29,6 +29,7 @@ from assets.curation.dedup import duplicate_groups, shot_embedding, similar_pair
 from assets.curation.overlays import best_crop, clip_overlays, scale_box
 from assets.curation.settings import CurationSettings
 from assets.curation.tasks import analyse_task, write_task
+from assets.curation.trimming import MIN_WEIGHTY_FRAMES, ShotVerdict, Stretch, shot_reasons, stretches, union_reasons
 
 log = logging.getLogger(__name__)
 
@@ -305,46 +306,126 @@ def quality_score(row: dict[str, Any], s: CurationSettings) -> float:
     return float(np.mean([row["aesthetic"], sharp, safe]))
 
 
-def run_filtered(store, clips: pa.Table, s: CurationSettings, aesthetic, safety) -> StageOutput:
-    """`aesthetic` / `safety`: scorers with `.score(thumbs)`; `safety` None = not configured."""
+def _shot_verdicts(a, r: dict[str, Any], s: CurationSettings, aesthetic, safety) -> tuple[list[ShotVerdict], dict[int, np.ndarray]]:
+    """Per shot of clip row `r`: scores of the picture the crop keeps, and why it fails (if it does).
+
+    Also each shot's aesthetic P(good) per thumbnail, so a run of shots gets the mean over its frames."""
+    plan = _plan_of(r)
+    cropped = (r["crop_x0"], r["crop_y0"], r["crop_x1"], r["crop_y1"]) != (0, 0, a.width, a.height)
+    keep = cell_mask((r["crop_x0"], r["crop_y0"], r["crop_x1"], r["crop_y1"]), a.width, a.height, s.cell_grid) if cropped else None
+    st = clip_stats(a, plan, keep)
+    shot_ids = sorted({a.segments[i].shot_index for i in r["segments"]})  # position k <-> k-th shot in time
+    thumbs = [t for i in r["segments"] for _, t in a.segments[i].thumbs]
+    owner = np.array([shot_ids.index(a.segments[i].shot_index) for i in r["segments"] for _ in a.segments[i].thumbs], int)
+    th = crop_thumbs(thumbs, r, a.width, a.height)
+    p_good = aesthetic.score(th) if len(th) else np.zeros(0, np.float32)
+    p_unsafe = safety.score(th) if safety is not None and len(th) else None
+    any_weighty = any(x["n"] >= MIN_WEIGHTY_FRAMES for x in st.shot_scores)
+    bounds = list(r["shot_boundaries"]) + [r["n_frames"]]
+    verdicts, good_of = [], {}
+    for k, sc in enumerate(st.shot_scores):
+        mine = owner == k
+        good_of[k] = p_good[mine]
+        scores = {
+            "blur": sc["sharpness"], "jitter": sc["jitter"], "motion": sc["motion"], "change": sc["change"],
+            "luminance": sc["luminance"], "lapvar": sc["lapvar"],
+            # a shot without a thumbnail cannot be judged on looks; 0 fails it rather than passing it blind
+            "aesthetic": float(np.mean(p_good[mine])) if mine.any() else 0.0,
+            # median over the shot's thumbnails: robust to one misfiring frame
+            "safety": float(np.median(p_unsafe[mine])) if p_unsafe is not None and mine.any() else float("nan"),
+        }  # fmt: skip
+        weighty = sc["n"] >= MIN_WEIGHTY_FRAMES or not any_weighty
+        verdicts.append(ShotVerdict(k, bounds[k], bounds[k + 1], shot_reasons(scores, weighty, s, safety is not None), scores, weighty))
+    return verdicts, good_of
+
+
+def _run_row(r: dict[str, Any], a, piece: Stretch, verdicts: list[ShotVerdict], good_of: dict[int, np.ndarray],
+             s: CurationSettings, whole: bool) -> dict[str, Any]:
+    """The manifest row of a kept run of shots: frame range, shots, segments and the run's own scores."""
+    shots = verdicts[piece.first : piece.last + 1]
+    weighty = [v.scores for v in shots if v.weighty] or [v.scores for v in shots]
+    row = dict(r)
+    if not whole:
+        ids = sorted({a.segments[i].shot_index for i in r["segments"]})[piece.first : piece.last + 1]
+        row.update(
+            clip_id=f"{r['clip_id']}-s{piece.first}", start_frame=r["start_frame"] + piece.start,
+            end_frame=r["start_frame"] + piece.end, n_frames=piece.end - piece.start,
+            duration_s=(piece.end - piece.start) / r["fps"], shot_boundaries=[v.start - piece.start for v in shots],
+            n_shots=len(shots), segments=[i for i in r["segments"] if a.segments[i].shot_index in ids],
+        )  # fmt: skip
+    # As clip_stats: the worst shot decides each technical score (a clip is as blurred as its blurriest shot).
+    row["blur"] = min(x["blur"] for x in weighty)
+    row["jitter"] = max(x["jitter"] for x in weighty)
+    row["motion"] = min(x["motion"] for x in weighty)
+    row["change"] = min(x["change"] for x in weighty)
+    row["luminance"] = min(x["luminance"] for x in weighty)
+    goods = np.concatenate([good_of[v.position] for v in shots]) if shots else np.zeros(0)
+    row["aesthetic"] = float(np.mean(goods)) if len(goods) else 0.0
+    unsafe = [v.scores["safety"] for v in shots if np.isfinite(v.scores["safety"])]
+    row["safety"] = float(max(unsafe)) if unsafe else float("nan")  # the most unsafe shot decides
+    row["quality_score"] = quality_score(row, s)
+    row["motion_level"] = motion_level(row["motion"], row["change"], s)
+    return row
+
+
+def _piece_dropped(r: dict[str, Any], piece: Stretch, verdicts: list[ShotVerdict], whole: bool) -> dict[str, Any]:
+    shots = verdicts[piece.first : piece.last + 1]
+    detail = {"shots": [{"position": v.position, "reasons": list(v.reasons), **v.scores} for v in shots]}
+    if whole:
+        return _dropped(r, "filtered_clips", union_reasons(verdicts), detail)
+    part = dict(r, clip_id=f"{r['clip_id']}-s{piece.first}", start_frame=r["start_frame"] + piece.start,
+                end_frame=r["start_frame"] + piece.end)  # fmt: skip
+    return _dropped(part, "filtered_clips", list(piece.reasons), detail | {"cut_from": r["clip_id"]})
+
+
+def run_filtered(store, clips: pa.Table, s: CurationSettings, aesthetic, safety, executor=None, workdir: Path | None = None) -> StageOutput:
+    """Quality and safety verdicts per shot; a clip is kept whole, cut to its runs of passing shots
+    (`trim_failing_shots`, needs `executor` and `workdir` for the cuts), or dropped whole.
+
+    `aesthetic` / `safety`: scorers with `.score(thumbs)`; `safety` None = not configured."""
     load = _analysis_loader(store)
-    kept, dropped = [], []
+    kept, dropped, cuts = [], [], []
+    min_frames = lambda fps: int(np.ceil(s.min_clip_s * fps - 1e-6))  # noqa: E731  (as plan_clips)
     for r in clips.to_pylist():
         a = load(r["analysis_path"])
-        thumbs = [t for i in r["segments"] for _, t in a.segments[i].thumbs]
-        shot_of = [a.segments[i].shot_index for i in r["segments"] for _ in a.segments[i].thumbs]
-        th = crop_thumbs(thumbs, r, a.width, a.height)
-        r["aesthetic"] = float(np.mean(aesthetic.score(th))) if len(th) else 0.0
-        if safety is not None and len(th):
-            # Per shot the median thumbnail score (robust to one misfiring frame), then the most
-            # unsafe shot decides: one unsafe shot is enough to drop the clip.
-            p, ids = safety.score(th), np.array(shot_of)
-            r["safety"] = float(max(np.median(p[ids == k]) for k in np.unique(ids)))
-        else:
-            r["safety"] = float("nan")
-        r["quality_score"] = quality_score(r, s)
-        r["motion_level"] = motion_level(r["motion"], r["change"], s)
-        reasons = []
-        if r["blur"] < s.blur_threshold:
-            reasons.append("blur")
-        if r["jitter"] > s.jitter_threshold:
-            reasons.append("jitter")
-        if r["change"] < s.static_threshold:
-            reasons.append("static")
-        if r["luminance"] < s.low_light_threshold:
-            reasons.append("low_light")
-        if r["aesthetic"] < s.aesthetic_threshold:
-            reasons.append("low_aesthetic")
-        if safety is not None and r["safety"] >= s.safety_threshold:
-            reasons.append("unsafe")
-        if reasons:
-            detail = {k: r[k] for k in ("blur", "jitter", "motion", "change", "luminance", "aesthetic", "safety")}
-            dropped.append(_dropped(r, "filtered_clips", reasons, detail))
-        else:
-            kept.append(r)
+        verdicts, good_of = _shot_verdicts(a, r, s, aesthetic, safety)
+        whole = Stretch(0, len(verdicts) - 1, 0, r["n_frames"])
+        if not any(v.reasons for v in verdicts):
+            kept.append(_run_row(r, a, whole, verdicts, good_of, s, whole=True))
+            continue
+        pieces = stretches(verdicts, min_frames(r["fps"])) if s.trim_failing_shots and executor is not None else []
+        if not any(p.kept for p in pieces):
+            dropped.append(_piece_dropped(r, whole, verdicts, whole=True))
+            continue
+        cuts.append((r, a, verdicts, good_of, pieces))
+    items = [
+        {"src": str(store.local_path(r["path"])), "rotation": 0, "crf": s.clip_crf, "preset": s.clip_preset,
+         "deterministic": s.clip_deterministic,
+         "ranges": [{"start": p.start, "end": p.end, "out": str(workdir / f"{r['clip_id']}-s{p.first}.mp4")} for p in pieces if p.kept]}
+        for r, _, _, _, pieces in cuts
+    ]  # fmt: skip
+    n_cut_shots = 0
+    for (r, a, verdicts, good_of, pieces), item, res in zip(cuts, items, executor.map(write_task, items) if items else [], strict=True):
+        runs = [p for p in pieces if p.kept]
+        for p, rng, n in zip(runs, item["ranges"], res.value if res.ok else [0] * len(runs), strict=True):
+            if n != p.end - p.start:  # a cut that did not come out whole is not kept half-written
+                dropped.append(_dropped(dict(r, clip_id=f"{r['clip_id']}-s{p.first}", start_frame=r["start_frame"] + p.start,
+                                             end_frame=r["start_frame"] + p.end), "filtered_clips", ["write_failed"],
+                                        {"written": n, "error": res.error[:200] if not res.ok else ""}))  # fmt: skip
+                continue
+            row = _run_row(r, a, p, verdicts, good_of, s, whole=False)
+            ref = store.put_file(Path(rng["out"]), namespace="curation/filtered", suffix=".mp4")
+            row["path"], row["sha256"] = ref.path, ref.sha256
+            kept.append(row)
+        for p in pieces:
+            if not p.kept:
+                dropped.append(_piece_dropped(r, p, verdicts, whole=False))
+                n_cut_shots += p.last - p.first + 1
+    kept.sort(key=lambda r: r["clip_id"])
     return StageOutput(
         tables={"clips": rows_to_table(kept, schemas.CLIPS), "dropped": rows_to_table(dropped, schemas.DROPPED)},
-        counts={"clips_in": clips.num_rows, "clips": len(kept), "dropped": len(dropped)},
+        counts={"clips_in": clips.num_rows, "clips": len(kept), "dropped": len(dropped), "clips_cut_to_passing_shots": len(cuts),
+                "shots_cut_away": n_cut_shots},  # fmt: skip
         reasons=dict(Counter(x for d in dropped for x in d["reasons"])),
     )
 

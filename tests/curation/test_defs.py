@@ -50,10 +50,13 @@ def test_curation_group_materializes_with_checks_and_counts(params_file, store, 
                 "fps", "width", "height", "duration_s", "shot_boundaries", "n_shots", "crop_x0", "blur", "jitter",
                 "motion", "luminance", "aesthetic", "safety", "quality_score", "motion_level", "resolution"):  # fmt: skip
         assert col in table.column_names
-    # Nothing is lost: every segmented clip is in the final manifest or in the funnel's dropped table.
-    dropped = read_manifest(store, final["all_dropped"]).to_pylist()
-    seg_dropped = read_manifest(store, seg["dropped"]).num_rows
-    assert table.num_rows + len(dropped) - seg_dropped == len(clips)
+    # Nothing is lost: every frame of every segmented clip is in the final manifest or in the funnel's
+    # dropped table, once (filtered_clips may cut a clip into kept runs and dropped shots).
+    dropped = [d for d in read_manifest(store, final["all_dropped"]).to_pylist() if d["stage"] != "segmented_clips"]
+    kept_frames = sum(table.column("n_frames").to_pylist())
+    assert kept_frames + sum(d["end_frame"] - d["start_frame"] for d in dropped) == sum(c["n_frames"] for c in clips)
+    assert {d["clip_id"].rsplit("-s", 1)[0] for d in dropped} | {c.rsplit("-s", 1)[0] for c in table.column("clip_id").to_pylist()} \
+        == {c["clip_id"] for c in clips}
     md = result.asset_materializations_for_node("filtered_clips")[0].metadata
     assert md["safety_backend"].value.startswith("fallback:trained") and "preview" in md or md["clips"].value == 0
 
