@@ -144,6 +144,8 @@ def main() -> None:
         "decode_seconds": timing,
         "decode_speedup": timing["full"] / timing["thin"],
         "heldout_psnr_db": {"full": m_full["psnr"], "thin": m_thin["psnr"], "untrained": m_untrained["psnr"],
+                            # with the latent shortcut: the parameter-free path alone (what the conv paths add to)
+                            "shortcut_only": m_full.get("psnr_shortcut_only"),
                             "mean_colour_baseline": mean_colour, **block_psnr, "check_threshold": s.min_heldout_psnr},
         "psnr_drop_db": m_full["psnr"] - m_thin["psnr"],
         "heldout_ssim": {"full": m_full["ssim"], "thin": m_thin["ssim"]},

@@ -88,13 +88,18 @@ PSNR_CHECK = dg.AssetCheckSpec(
     name="heldout_psnr", asset="vae", blocking=True,
     description="Held-out reconstruction PSNR is at least encoding.min_heldout_psnr and beats the clips' mean-colour picture by encoding.min_psnr_gain_over_mean_colour (blocks packing).",
 )
+LEARNED_CHECK = dg.AssetCheckSpec(
+    name="learned_over_shortcut", asset="vae", blocking=False,
+    description="With encoding.latent_shortcut: held-out PSNR minus the parameter-free shortcut's alone is at least "
+    "encoding.min_learned_gain_db (what the trained conv paths add; a diverged residual costs dB here).",
+)
 
 
 @dg.asset(
     group_name=GROUP,
     code_version="vae-v1",
     ins={"deduplicated_clips": dg.AssetIn("deduplicated_clips")},
-    check_specs=[PSNR_CHECK],
+    check_specs=[PSNR_CHECK, LEARNED_CHECK],
     description="Temporally causal video VAE (MAGVIT-style, 4x16x16, C latent channels) trained with "
     "L1 + KL + perceptual + hybrid-discriminator adversarial loss on curated clips and frames (report 2.1).",
 )
@@ -129,6 +134,8 @@ def vae(
         "mlflow_run": dg.MetadataValue.url(url),
         "train_clips": len(train_clips), "heldout_clips": len(held), "steps": s.steps,
         "heldout_psnr": metrics["psnr"], "heldout_psnr_mean_colour": metrics["psnr_mean_colour"],
+        **({"heldout_psnr_shortcut_only": metrics["psnr_shortcut_only"],
+            "learned_gain_db": metrics["psnr"] - metrics["psnr_shortcut_only"]} if "psnr_shortcut_only" in metrics else {}),
         "heldout_ssim": metrics["ssim"],
         "heldout_lpips": metrics.get("lpips", float("nan")),
         "perceptual_backend": backend,  # "fallback:..." when the lpips package is unavailable
@@ -146,6 +153,21 @@ def vae(
         description=f"held-out PSNR {metrics['psnr']:.2f} dB (floor {s.min_heldout_psnr} dB), "
         f"{gain:+.2f} dB over the clips' mean colour (at least {s.min_psnr_gain_over_mean_colour} dB)",
     )
+    if "psnr_shortcut_only" in metrics:
+        learned = metrics["psnr"] - metrics["psnr_shortcut_only"]
+        yield dg.AssetCheckResult(
+            check_name="learned_over_shortcut", passed=bool(learned >= s.min_learned_gain_db),
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={"learned_gain_db": learned, "min_learned_gain_db": s.min_learned_gain_db,
+                      "shortcut_only_psnr": metrics["psnr_shortcut_only"], "psnr": metrics["psnr"]},
+            description=f"the trained conv paths add {learned:+.2f} dB over the parameter-free latent shortcut alone "
+            f"({metrics['psnr_shortcut_only']:.2f} dB; at least {s.min_learned_gain_db:+.1f} dB asked)",
+        )
+    else:
+        yield dg.AssetCheckResult(
+            check_name="learned_over_shortcut", passed=True, severity=dg.AssetCheckSeverity.WARN,
+            description="no latent shortcut: every dB is learned (heldout_psnr compares with the mean colour)",
+        )
 
 
 THIN_CHECK = dg.AssetCheckSpec(

@@ -54,6 +54,9 @@ class EncodingSettings(Section):
     # ... and the held-out PSNR must beat each clip's mean-colour picture by this much on average:
     # an absolute floor alone passed or failed with the difficulty of the few held-out clips
     min_psnr_gain_over_mean_colour: float = Field(default=3.0, ge=-100, le=100)  # negative: no gain asked (tests)
+    # With `latent_shortcut`, WARN check `learned_over_shortcut`: the held-out PSNR minus the parameter-free
+    # shortcut's alone must be at least this (the conv paths' own contribution; negative: "does no harm")
+    min_learned_gain_db: float = Field(default=1.0, ge=-100, le=100)
     sample_videos: int = Field(default=2, ge=0, le=64)  # side-by-side videos logged to MLflow
 
     # --- thin decoder (report 5.1: narrower pixel-side decoder stages, encoder frozen) --------------

@@ -170,12 +170,18 @@ def evaluate(
 ) -> tuple[dict[str, float], list[tuple[str, np.ndarray, np.ndarray]]]:
     """Held-out PSNR / SSIM / perceptual distance (posterior mode), plus `keep` (orig, recon) pairs."""
     vae.eval()
-    rows: dict[str, list[float]] = {"psnr": [], "ssim": [], "lpips": [], "psnr_mean_colour": []}
+    rows: dict[str, list[float]] = {"psnr": [], "ssim": [], "lpips": [], "psnr_mean_colour": [], "psnr_shortcut_only": []}
     pairs = []
+    enc_sc = getattr(getattr(vae, "encoder", None), "shortcut", None)
+    dec_sc = getattr(getattr(vae, "decoder", None), "shortcut", None)
     for clip in clips:
         x = eval_clip(clip, settings)
         y = vae.decode(vae.encode(x).mode()).clamp(-1, 1)
         rows["psnr"].append(float(psnr(x, y).mean()))
+        if enc_sc is not None and dec_sc is not None:
+            # With a latent shortcut (DC-AE residual autoencoding) the conv paths learn a residual over a
+            # parameter-free 4x4-pooled copy of the clip: what they add is the PSNR above this one.
+            rows["psnr_shortcut_only"].append(float(psnr(x, dec_sc.to_pixels(enc_sc.to_latent(x)).clamp(-1, 1)).mean()))
         # Reference on the same clip: every pixel replaced by the clip's mean colour. Held-out clips
         # differ a lot in difficulty (a flat sky vs a city), so the check asks the VAE to beat this.
         rows["psnr_mean_colour"].append(float(psnr(x, x.mean(dim=(2, 3, 4), keepdim=True).expand_as(x)).mean()))

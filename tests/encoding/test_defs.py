@@ -11,7 +11,7 @@ from assets.common.outputs import manifest_output
 from ._clips import ByteTextEncoder, clip_table
 
 TINY = {
-    "latent_channels": 8, "encoder_channels": [8, 8, 16, 16, 16], "decoder_channels": [16, 16, 16, 16, 16],
+    "latent_channels": 12, "encoder_channels": [8, 8, 16, 16, 16], "decoder_channels": [16, 16, 16, 16, 16],
     "time_kernels": [1, 1, 3, 3, 3], "num_res_blocks": 1, "decoder_res_blocks": 1, "norm_groups": 4,
     "crop_size": 32, "clip_frames": 5, "clip_batch": 1, "image_batch": 2, "image_ratio": 0.5,
     "max_frames_in_memory": 13, "steps": 3, "thin_steps": 2, "disc_start": 1, "disc_width": 8, "disc_layers": 2,
@@ -97,6 +97,10 @@ def test_encoding_group_materializes_and_repacks_from_cache(params_file, store, 
     vae_md = res.asset_materializations_for_node("vae")[0].metadata
     assert vae_md["perceptual_backend"].value.startswith("fallback:")
     assert "mlflow_run" in vae_md
+    # the tiny preset's latent shortcut: the parameter-free reference and the conv paths' gain over it
+    assert "learned_over_shortcut" in checks
+    gain = vae_md["heldout_psnr"].value - vae_md["heldout_psnr_shortcut_only"].value
+    assert abs(vae_md["learned_gain_db"].value - gain) < 1e-9
     value = store.get_ref("packed_latents") if store.has_ref("packed_latents") else None
     from resources.io_manager import ref_name
 
@@ -113,7 +117,7 @@ def test_encoding_group_materializes_and_repacks_from_cache(params_file, store, 
     from assets.encoding.packed_dataset import PackedDataset
 
     row = PackedDataset(store, value2).row(0)
-    assert row["latents"].shape[0] == 8 and row["text_long"].shape[0] == row["mask_long"].shape[0]
+    assert row["latents"].shape[0] == TINY["latent_channels"] and row["text_long"].shape[0] == row["mask_long"].shape[0]
 
 
 def test_low_psnr_blocks_packing(params_file, store, tmp_path, dagster_instance, fake_text_encoder, mlflow_uri):
