@@ -39,7 +39,7 @@ def _categories() -> list[str]:
 categories = dg.StaticPartitionsDefinition(_categories())
 
 
-@dg.asset(group_name=GROUP, partitions_def=categories, code_version="sft-v1",
+@dg.asset(group_name=GROUP, partitions_def=categories, code_version="sft-v2",
           ins={"base": dg.AssetIn("dit_continue_training"), "packed_latents": dg.AssetIn("packed_latents")})
 def sft_specialists(
     context: AssetExecutionContext, store: ArtifactStore, params: ParamsResource, tracking: MlflowTracking,
@@ -66,7 +66,7 @@ def sft_specialists(
         result = run_stage(
             view=sft.view(source, train_rows, s), dit=dit, flow=flow, stage=stage, out_dir=Path(tmp) / "model",
             init_dir=init, trainer_kwargs=compute.trainer_kwargs(), logger=run.lightning_logger(),
-            val_batches=val, val_every=s.val_every, patience=s.patience,
+            val_batches=val, val_every=s.val_every, patience=s.patience, keep_best=s.keep_best,
             # the held-out clips double as the loss check's probe (fixed noise and times, before vs after)
             probe_batches=val or None, probe_seed=stable_seed(params.seed, GROUP, "probe", category),
             probe_times=pre.probe_times,
@@ -75,12 +75,15 @@ def sft_specialists(
             "model_files": store_model(store, result, f"{GROUP}/{category}"),
             "text_encoder": base.get("text_encoder"), "vae": base.get("vae"), "packed_latents": packed_latents,
             "history": [round(x, 6) for x in result.history], "latent_grid": base.get("latent_grid"),
-            "tokens": result.tokens, "val_rows": val_rows, "stopped_at": result.stopped_at,
+            "tokens": result.tokens, "val_rows": val_rows, "stopped_at": result.stopped_at, "best_step": result.best_step,
             "probe": {"start": result.probe_start, "end": result.probe_end},
         }
         return manifest_output(value, metadata={
             "mlflow_run": dg.MetadataValue.url(run.url), "category": category,
             "stopped_at_step": result.stopped_at, "train_clips": len(train_rows), "val_clips": len(val_rows),
+            # the weights it ended on (keep_best): 0 = no validation gain over the continue-training model
+            **({"best_step": result.best_step, "val_loss_start": result.val_loss_start, "val_loss_best": result.val_loss}
+               if result.best_step is not None else {}),
         })
 
 

@@ -18,5 +18,6 @@ class FinetuningSettings(Section):
     i2v_share: float = Field(default=0.4, ge=0.0, le=1.0)
     val_every: int = Field(default=10, ge=1, description="validation interval in steps (early stopping)")
     patience: int = Field(default=2, ge=1, description="validations without improvement before stopping")
+    keep_best: bool = Field(default=True, description="end on the lowest-validation-loss weights, the start included")
     val_clips: int = Field(default=4, ge=1, description="held-out clips per category for validation")
     merge_recipe: str = Field(default="uniform", pattern="^(uniform|data_weighted|val_weighted)$")

@@ -79,10 +79,47 @@ class StageResult:
     probe_end: list[list[float]] = field(default_factory=list)  # the same probe after training
     heldout_start: list[list[float]] = field(default_factory=list)  # the same on held-out clips (reported)
     heldout_end: list[list[float]] = field(default_factory=list)
+    # with `keep_best`: the step whose weights the stage ended on (0 = its starting weights) and the
+    # validation loss at the start and at that step
+    best_step: int | None = None
+    val_loss_start: float | None = None
 
     @property
     def tokens_per_s(self) -> float:
         return self.tokens / max(self.seconds, 1e-9)
+
+
+class KeepBestWeights:
+    """The other half of early stopping: the weights with the lowest validation loss, the starting weights
+    included, so a stage ends on them rather than on its last step (Lightning's EarlyStopping only stops).
+    SFT starts from a converged model on a few clips a category: a specialist whose validation loss never
+    falls below its start is its start. The loss is `validation_loss` (fixed noise and times), measured on
+    the starting weights here and after every validation run; the best weights are kept as a CPU copy of
+    the state dict (a small model here; at FSDP scale pair EarlyStopping with ModelCheckpoint instead)."""
+
+    def __init__(self, model: torch.nn.Module, batches: Sequence[dict[str, torch.Tensor]], flow: FlowConfig, seed: int):
+        import lightning as L
+
+        from models.dit.training import validation_loss
+
+        keeper = self
+
+        class _Callback(L.Callback):
+            def on_validation_end(self, trainer: Any, pl_module: Any) -> None:
+                if not trainer.sanity_checking:
+                    keeper.offer(pl_module.dit, int(trainer.global_step))
+
+        self.callback = _Callback()
+        self._loss = lambda m: validation_loss(m, batches, flow, seed)
+        self.start_loss = self.best_loss = self._loss(model)
+        self.best_step = 0
+        self.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+    def offer(self, model: torch.nn.Module, step: int) -> None:
+        loss = self._loss(model)
+        if loss < self.best_loss:
+            self.best_loss, self.best_step = loss, step
+            self.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
 def run_stage(
@@ -106,12 +143,15 @@ def run_stage(
     probe_times: int = 8,
     heldout_batches: Sequence[dict[str, torch.Tensor]] | None = None,
     init_state: dict[str, torch.Tensor] | None = None,
+    keep_best: bool = False,
 ) -> StageResult:
     """Train one stage from `init_dir` (or `init_state`, or from scratch) and save `out_dir`.
 
     With `probe_batches` (fixed training clips), the fixed-noise, fixed-time probe loss is measured on
     the starting weights and on the trained weights: the paired evidence the stage's loss check uses.
     `heldout_batches` get the same treatment and are reported (generalisation), not checked.
+    `keep_best` (with `val_batches`): the stage ends on its lowest-validation-loss weights, its starting
+    weights included (`KeepBestWeights`), not on its last step.
     """
     if init_dir is not None:
         upstream, _ = load_dit(init_dir, overrides={"activation_checkpointing": dit.activation_checkpointing})
@@ -124,6 +164,9 @@ def run_stage(
         from lightning.pytorch.callbacks import EarlyStopping
 
         callbacks.append(EarlyStopping("val/loss", patience=patience, mode="min", check_on_train_epoch_end=False))
+    keeper = KeepBestWeights(module.dit, val_batches, flow, stage.seed) if keep_best and val_batches else None
+    if keeper is not None:
+        callbacks.append(keeper.callback)
     trainer = make_trainer(
         stage,
         trainer_kwargs=trainer_kwargs,
@@ -142,6 +185,8 @@ def run_stage(
     t0 = time.perf_counter()
     trainer.fit(module)
     seconds = time.perf_counter() - t0
+    if keeper is not None:
+        module.dit.load_state_dict(keeper.best_state)
     probe_end, heldout_end = probe(probe_batches), probe(heldout_batches)
     save_dit(module.dit, out_dir, extra={"flow": flow.to_dict(), "stage": stage.to_dict(), **(extra_config or {})})
     return StageResult(
@@ -154,6 +199,9 @@ def run_stage(
         probe_end=probe_end,
         heldout_start=heldout_start,
         heldout_end=heldout_end,
+        val_loss=keeper.best_loss if keeper is not None else None,
+        best_step=keeper.best_step if keeper is not None else None,
+        val_loss_start=keeper.start_loss if keeper is not None else None,
     )
 
 
