@@ -97,7 +97,7 @@ LEARNED_CHECK = dg.AssetCheckSpec(
 
 @dg.asset(
     group_name=GROUP,
-    code_version="vae-v1",
+    code_version="vae-v2",
     ins={"deduplicated_clips": dg.AssetIn("deduplicated_clips")},
     check_specs=[PSNR_CHECK, LEARNED_CHECK],
     description="Temporally causal video VAE (MAGVIT-style, 4x16x16, C latent channels) trained with "
