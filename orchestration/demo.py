@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,7 @@ def run_demo(only: list[str] | None = None, summary_table: bool = True, start_at
     resources = defs.resources or {}
     started = time.time()
     timings: list[tuple[str, float, int]] = []
+    checks: list[CheckOutcome] = []
     done: set[str] = set()
     ordered = _ordered_assets(defs)
     if start_at:  # resume after a failure: skip what comes before `start_at` in topological order
@@ -93,6 +95,7 @@ def run_demo(only: list[str] | None = None, summary_table: bool = True, start_at
                 # The console shows INFO and up; every DEBUG event is still in the run's log in the UI.
                 run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
             )
+            checks += check_outcomes(result, label)
             if not result.success:
                 print(f"\n!! {label} failed; see the run in the Dagster UI (make ui) or the log above.")
                 if pk is None:
@@ -106,16 +109,51 @@ def run_demo(only: list[str] | None = None, summary_table: bool = True, start_at
         done.add(name)
         timings.append((name, time.time() - t0, len(partitions)))
     if summary_table:
-        print(summary(instance, timings, time.time() - started))
+        print(summary(instance, timings, time.time() - started, checks))
     return 0
 
 
-def summary(instance: dg.DagsterInstance, timings: list[tuple[str, float, int]], total: float) -> str:
+@dataclass(frozen=True)
+class CheckOutcome:
+    """One asset check evaluated in a demo run (a failed WARN check does not stop the demo: it is listed)."""
+
+    run: str  # the asset (and partition) whose run evaluated it
+    check: str  # asset:check_name
+    passed: bool
+    error: bool  # severity ERROR (a failed WARN-severity check is a warning)
+    description: str
+
+
+def check_outcomes(result: Any, label: str) -> list[CheckOutcome]:
+    """The asset checks a `dg.materialize` result evaluated."""
+    get = getattr(result, "get_asset_check_evaluations", None)
+    out = []
+    for ev in get() if get else []:
+        out.append(CheckOutcome(label, f"{ev.asset_key.to_user_string()}:{ev.check_name}", bool(ev.passed),
+                                ev.severity == dg.AssetCheckSeverity.ERROR, str(ev.description or "")))  # fmt: skip
+    return out
+
+
+def check_lines(checks: list[CheckOutcome]) -> list[str]:
+    """The summary's account of the asset checks: counts, then every one that did not pass."""
+    if not checks:
+        return []
+    failed = [c for c in checks if not c.passed]
+    lines = ["", f"asset checks: {len(checks)} evaluated, {len(checks) - len(failed)} passed, "
+                 f"{sum(not c.error for c in failed)} warnings, {sum(c.error for c in failed)} errors"]  # fmt: skip
+    for c in failed:
+        lines.append(f"  {'ERROR ' if c.error else 'WARN  '} {c.check} ({c.run}): {c.description[:160]}")
+    return lines
+
+
+def summary(instance: dg.DagsterInstance, timings: list[tuple[str, float, int]], total: float,
+            checks: list[CheckOutcome] | None = None) -> str:
     lines = ["", "seedflow demo: done in %.0f s" % total, "", f"{'asset':32s} {'time':>7s}  key figures"]
     for name, secs, n_parts in timings:
         figures = _figures(instance, dg.AssetKey.from_user_string(name))
         parts = f" x{n_parts}" if n_parts > 1 else ""
         lines.append(f"{name + parts:32s} {secs:6.1f}s  {figures}")
+    lines += check_lines(checks or [])
     root = data_root()
     lines += [
         "",

@@ -37,3 +37,26 @@ def test_a_failing_blocking_check_fails_the_run() -> None:
 
     result = dg.materialize([upstream, upstream_ok], selection=[upstream.key], raise_on_error=False)
     assert not result.success
+
+
+def test_summary_lists_every_check_that_did_not_pass() -> None:
+    @dg.asset
+    def upstream() -> int:
+        return 1
+
+    @dg.asset_check(asset=upstream)
+    def looks_fine(upstream: int) -> dg.AssetCheckResult:
+        return dg.AssetCheckResult(passed=True)
+
+    @dg.asset_check(asset=upstream)
+    def warns(upstream: int) -> dg.AssetCheckResult:
+        return dg.AssetCheckResult(passed=False, severity=dg.AssetCheckSeverity.WARN, description="two is more")
+
+    result = dg.materialize([upstream, looks_fine, warns], selection=[upstream.key], raise_on_error=False)
+    assert result.success  # a WARN check does not stop the run ...
+    outcomes = demo.check_outcomes(result, "upstream")
+    assert sorted((c.check, c.passed, c.error) for c in outcomes) == [
+        ("upstream:looks_fine", True, True), ("upstream:warns", False, False)]
+    lines = demo.check_lines(outcomes)  # ... but the demo's summary names it
+    assert "2 evaluated, 1 passed, 1 warnings, 0 errors" in lines[1]
+    assert lines[2].startswith("  WARN   upstream:warns (upstream): two is more")
