@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
+import lightning as L
 import torch
 
 from assets.pretraining.settings import PretrainingSettings, StageSettings
@@ -19,7 +20,7 @@ from assets.pretraining.sources import StageView
 from models.dit.checkpoint import load_dit, save_dit
 from models.dit.config import DiTConfig
 from models.dit.data import LatentSource
-from models.dit.training import DiTTrainingModule, StageConfig, make_trainer, probe_losses
+from models.dit.training import DiTTrainingModule, StageConfig, make_trainer, probe_losses, validation_loss
 from models.flow.schedule import FlowConfig
 
 # Order and upstream of the pre-training stages (asset name -> upstream asset).
@@ -89,7 +90,7 @@ class StageResult:
         return self.tokens / max(self.seconds, 1e-9)
 
 
-class KeepBestWeights:
+class KeepBestWeights(L.Callback):
     """The other half of early stopping: the weights with the lowest validation loss, the starting weights
     included, so a stage ends on them rather than on its last step (Lightning's EarlyStopping only stops).
     SFT starts from a converged model on a few clips a category: a specialist whose validation loss never
@@ -98,28 +99,18 @@ class KeepBestWeights:
     the state dict (a small model here; at FSDP scale pair EarlyStopping with ModelCheckpoint instead)."""
 
     def __init__(self, model: torch.nn.Module, batches: Sequence[dict[str, torch.Tensor]], flow: FlowConfig, seed: int):
-        import lightning as L
-
-        from models.dit.training import validation_loss
-
-        keeper = self
-
-        class _Callback(L.Callback):
-            def on_validation_end(self, trainer: Any, pl_module: Any) -> None:
-                if not trainer.sanity_checking:
-                    keeper.offer(pl_module.dit, int(trainer.global_step))
-
-        self.callback = _Callback()
-        self._loss = lambda m: validation_loss(m, batches, flow, seed)
-        self.start_loss = self.best_loss = self._loss(model)
+        self.batches, self.flow, self.seed = batches, flow, seed
+        self.start_loss = self.best_loss = validation_loss(model, batches, flow, seed)
         self.best_step = 0
         self.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
 
-    def offer(self, model: torch.nn.Module, step: int) -> None:
-        loss = self._loss(model)
+    def on_validation_end(self, trainer: Any, pl_module: Any) -> None:
+        if trainer.sanity_checking:
+            return
+        loss = validation_loss(pl_module.dit, self.batches, self.flow, self.seed)
         if loss < self.best_loss:
-            self.best_loss, self.best_step = loss, step
-            self.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            self.best_loss, self.best_step = loss, int(trainer.global_step)
+            self.best_state = {k: v.detach().clone() for k, v in pl_module.dit.state_dict().items()}
 
 
 def run_stage(
@@ -166,7 +157,7 @@ def run_stage(
         callbacks.append(EarlyStopping("val/loss", patience=patience, mode="min", check_on_train_epoch_end=False))
     keeper = KeepBestWeights(module.dit, val_batches, flow, stage.seed) if keep_best and val_batches else None
     if keeper is not None:
-        callbacks.append(keeper.callback)
+        callbacks.append(keeper)
     trainer = make_trainer(
         stage,
         trainer_kwargs=trainer_kwargs,
