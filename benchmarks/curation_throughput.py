@@ -72,6 +72,19 @@ def _peak_rss(path: Path) -> dict[str, float]:
     return {"frames": int(n), "seconds": float(secs), "peak_rss_mib": int(rss_kb) / 1024}
 
 
+_CV_DEFAULT = cv2.getNumThreads()  # OpenCV's own thread count, restored after every pass
+
+
+def run_in(config: str, fn, v) -> int:
+    """`fn(video, decoder_threads, decode_ahead)` in thread configuration `config` (`CONFIGS`)."""
+    cv_n, dec_n, ahead = CONFIGS[config]
+    cv2.setNumThreads(cv_n if cv_n else _CV_DEFAULT)
+    try:
+        return fn(v, dec_n, ahead)
+    finally:
+        cv2.setNumThreads(_CV_DEFAULT)
+
+
 def _interleaved(passes: list, run_pass, rounds: int = 3) -> tuple[dict, dict, dict]:
     """(wall s, process CPU s, frames) of each pass, each its best of `rounds`. The machine is shared
     and has slow periods of seconds: the passes run round by round, interleaved, so a slow period
@@ -104,7 +117,7 @@ def _preset_curation(name: str):
     return validate_section({"curation": yaml.safe_load(text)}, "curation", CurationSettings)
 
 
-def _by_resolution(d: Path, run_in) -> list[dict]:
+def _by_resolution(d: Path) -> list[dict]:
     from assets.curation.analysis import analyse_video, decode_only
     from assets.sourcing.world.settings import WorldSettings
     from assets.sourcing.world.writer import write_world
@@ -164,15 +177,6 @@ def main() -> None:
         # the pass measuring the appearance signals on every frame (both strides 1, as before
         # analysis-v9); "frame_by_frame": blocks of one frame (as before analysis-v10's blocks); both
         # single-threaded, for the before / after comparison.
-        cv_default = cv2.getNumThreads()
-
-        def run_in(config: str, fn, v) -> int:
-            cv_n, dec_n, ahead = CONFIGS[config]
-            cv2.setNumThreads(cv_n if cv_n else cv_default)
-            try:
-                return fn(v, dec_n, ahead)
-            finally:
-                cv2.setNumThreads(cv_default)
 
         def frame_by_frame(v, dec: int, ahead: bool) -> int:
             block = analysis_mod.BLOCK_FRAMES
@@ -330,7 +334,7 @@ def main() -> None:
         # when the executor keeps every core busy). The analysis costs about the same at every source
         # size (it runs at the analysis width), the decode grows with the source: the ratio says from
         # which source size the pass is decode-bound.
-        res["by_resolution"] = _by_resolution(d, run_in)
+        res["by_resolution"] = _by_resolution(d)
 
         # 2) peak RSS: short vs ten times longer video
         short = WorldSettings(n_videos=1, seed=3, min_duration_s=8, max_duration_s=8, portrait_rate=0, square_rate=0, workers=1)
@@ -377,17 +381,10 @@ def by_resolution_only() -> None:
     """`--by-resolution`: re-measure only the resolution sweep and update that part of the results."""
     from benchmarks._machine import describe
 
-    cv_default = cv2.getNumThreads()
-
-    def run_in(config: str, fn, v) -> int:
-        cv_n, dec_n, ahead = CONFIGS[config]
-        cv2.setNumThreads(cv_n if cv_n else cv_default)
-        return fn(v, dec_n, ahead)
-
     out = ROOT / "benchmarks" / "results" / "curation_throughput.json"
     res = json.loads(out.read_text()) if out.exists() else {}
     with tempfile.TemporaryDirectory() as d:
-        res["by_resolution"] = _by_resolution(Path(d), run_in)
+        res["by_resolution"] = _by_resolution(Path(d))
     res["by_resolution_machine"] = describe()
     out.write_text(json.dumps(res, indent=1))
 
