@@ -107,6 +107,8 @@ class KeepBestWeights(L.Callback):
     def on_validation_end(self, trainer: Any, pl_module: Any) -> None:
         if trainer.sanity_checking:
             return
+        # Measured again rather than read from Lightning's `val/loss` (batch-size-weighted epoch mean): the
+        # start and every offer must use the same criterion; the validation set is a few clips.
         loss = validation_loss(pl_module.dit, self.batches, self.flow, self.seed)
         if loss < self.best_loss:
             self.best_loss, self.best_step = loss, int(trainer.global_step)
